@@ -1,0 +1,76 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace FcTrain.Build;
+
+/// <summary>
+/// Runs one <c>fctrain</c> command (validate, tokenize, train, snapshot) out of process.
+/// Diagnostics the tool prints in MSBuild's canonical form (<c>path(line,col): error FCT0001: …</c>)
+/// become real MSBuild errors and warnings; other lines are logged as messages, so progress
+/// streams into the build log.
+/// </summary>
+public sealed class FcTrainTask : ToolTask
+{
+    /// <summary>The fctrain command to run, e.g. <c>validate</c>.</summary>
+    [Required] public string Command { get; set; } = "";
+
+    /// <summary>The path of the built CLI assembly (fctrain.dll).</summary>
+    [Required] public string ToolAssembly { get; set; } = "";
+
+    /// <summary>The working directory: the repository root, so diagnostics carry repo-relative paths.</summary>
+    [Required] public string RepoRoot { get; set; } = "";
+
+    /// <summary>Further arguments, one item each (options and their values).</summary>
+    public ITaskItem[] Arguments { get; set; } = [];
+
+    /// <summary>When set, the tool writes its result there as one line: the path it produced.</summary>
+    public string? ResultFile { get; set; }
+
+    /// <summary>The path the command produced (an adapter folder, a shard folder…), read from <see cref="ResultFile"/>.</summary>
+    [Output] public string? Result { get; private set; }
+
+    protected override string ToolName => "dotnet";
+
+    protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
+
+    protected override MessageImportance StandardErrorLoggingImportance => MessageImportance.High;
+
+    protected override string GenerateFullPathToTool() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : ToolName;
+
+    protected override string GetWorkingDirectory() => RepoRoot;
+
+    protected override string GenerateCommandLineCommands()
+    {
+        var builder = new CommandLineBuilder();
+        builder.AppendFileNameIfNotNull(ToolAssembly);
+        builder.AppendTextUnquoted(" " + Command);
+        foreach (ITaskItem argument in Arguments) builder.AppendSwitchIfNotNull("", argument.ItemSpec);
+        if (!string.IsNullOrEmpty(ResultFile)) builder.AppendSwitchIfNotNull("--result-file ", ResultFile);
+        return builder.ToString();
+    }
+
+    protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+    {
+        // Canonical "file(line,col): error CODE: text" lines become errors/warnings with a location;
+        // everything else is a message. The tool's diagnostics paths are relative to RepoRoot.
+        Log.LogMessageFromText(singleLine, messageImportance);
+    }
+
+    protected override bool HandleTaskExecutionErrors()
+    {
+        // The tool has already reported its diagnostics; don't add a generic "exited with code 1"
+        // error on top of them, but do fail loudly if it failed without saying why.
+        if (Log.HasLoggedErrors) return false;
+        Log.LogError($"fctrain {Command} failed with exit code {ExitCode}.");
+        return false;
+    }
+
+    public override bool Execute()
+    {
+        bool ok = base.Execute() && !Log.HasLoggedErrors;
+        if (ok && !string.IsNullOrEmpty(ResultFile) && File.Exists(ResultFile))
+            Result = File.ReadAllText(ResultFile).Trim();
+        return ok && !Log.HasLoggedErrors;
+    }
+}

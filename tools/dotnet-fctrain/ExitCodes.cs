@@ -1,0 +1,11 @@
+namespace FcTrain.Cli;
+
+/// <summary>The process exit codes of every fctrain command.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    /// <summary>The input has errors (diagnostics were printed), or the work failed.</summary>
+    public const int Errors = 1;
+    /// <summary>The command line itself is wrong.</summary>
+    public const int Usage = 2;
+}

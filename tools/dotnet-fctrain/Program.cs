@@ -1,0 +1,25 @@
+using System.CommandLine;
+using FcTrain.Cli;
+using FcTrain.Cli.Commands;
+using FcTrain.Diagnostics;
+
+var root = new RootCommand("fctrain: fine-tune Gemma-2 for function calling with LoRA, dataset as code.");
+root.Subcommands.Add(ValidateCommand.Create());
+
+ParseResult parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"fctrain: {error.Message}");
+    Console.Error.WriteLine("Run 'fctrain --help' for usage.");
+    return ExitCodes.Usage;
+}
+try
+{
+    return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (FcTrainException e)
+{
+    // A user's mistake: one canonical line, no stack trace.
+    Console.Error.WriteLine(e.Diagnostic.ToString());
+    return ExitCodes.Errors;
+}
