@@ -106,27 +106,32 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         var functionFiles = Expand(manifest.Functions, "/functions", files, manifestRecord, diagnostics);
         var conversationFiles = Expand(manifest.Conversations, "/conversations", files, manifestRecord, diagnostics);
 
-        var functions = ReadFunctions(functionFiles, diagnostics);
-        var (conversations, called) = ReadConversations(conversationFiles, functions, diagnostics);
+        var (functions, functionsComplete) = ReadFunctions(functionFiles, diagnostics);
+        var (conversations, called, conversationsComplete) = ReadConversations(conversationFiles, functions, functionsComplete, diagnostics);
 
-        // Rules across files.
+        // Rules across files. Those that need every record are skipped while some file is unreadable,
+        // rather than reporting consequences of an error already reported.
         var ids = new Dictionary<string, Conversation>(StringComparer.Ordinal);
-        var unique = new List<Conversation>();
-        foreach (var (conversation, record) in conversations)
+        var valid = new List<Conversation>();
+        foreach (var (conversation, record, ok) in conversations)
         {
-            if (ids.TryAdd(conversation.Id, conversation)) { unique.Add(conversation); continue; }
+            if (ids.TryAdd(conversation.Id, conversation))
+            {
+                if (ok) valid.Add(conversation);
+                continue;
+            }
             var first = ids[conversation.Id].Source;
             diagnostics.Add(record.Error("/id", DiagnosticCodes.Duplicate,
                 $"conversation id '{conversation.Id}' is already used by {first.File}{(first.Line > 1 ? $" line {first.Line}" : "")}. Give each conversation of a dataset its own id."));
         }
-        if (manifest.Split.EvalIds is { } evalIds)
+        if (manifest.Split.EvalIds is { } evalIds && conversationsComplete)
         {
             for (int i = 0; i < evalIds.Count; i++)
                 if (!ids.ContainsKey(evalIds[i]))
                     diagnostics.Add(manifestRecord.Error($"/split/eval_ids/{i}", DiagnosticCodes.UnknownEvalId,
                         $"no conversation of this dataset has the id '{evalIds[i]}', so it cannot be held out for evaluation. Fix the id or remove it."));
         }
-        foreach (var function in functions.Values.Where(f => !called.Contains(f.Definition.Name)))
+        foreach (var function in functions.Values.Where(f => conversationsComplete && !called.Contains(f.Definition.Name)))
             diagnostics.Add(function.Record.Warning("/name", DiagnosticCodes.FunctionNeverCalled,
                 $"'{function.Definition.Name}' is never called by any conversation of this dataset, so the model never learns to use it. Add conversations that call it, or remove it."));
 
@@ -134,7 +139,7 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
             manifest,
             DatasetLoader.Relative(root, _directory),
             functions.Values.Where(f => f.Arguments is not null).Select(f => f.Definition).ToList(),
-            unique.Select(c => (c, manifest.Split.Assign(c.Id))).ToList());
+            valid.Select(c => (c, manifest.Split.Assign(c.Id))).ToList());
     }
 
     private List<string> Expand(IReadOnlyList<string> globs, string pointer, List<string> files, JsonRecord manifest, List<Diagnostic> diagnostics)
@@ -151,16 +156,20 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         return matched.ToList();
     }
 
-    /// <summary>Reads and compiles the function files (in parallel), by name; duplicates are reported.</summary>
-    private Dictionary<string, CompiledFunction> ReadFunctions(List<string> files, List<Diagnostic> diagnostics)
+    /// <summary>Reads and compiles the function files (in parallel), by name; duplicates are reported.
+    /// Complete when every file could be read (its records parsed and passed the schema).</summary>
+    private (Dictionary<string, CompiledFunction> Functions, bool Complete) ReadFunctions(List<string> files, List<Diagnostic> diagnostics)
     {
         var perFile = new (List<CompiledFunction> Functions, List<Diagnostic> Diagnostics)[files.Count];
+        int unreadable = 0;
         Parallel.For(0, files.Count, i =>
         {
             var found = new List<CompiledFunction>();
             var local = new List<Diagnostic>();
             string file = DatasetLoader.Relative(root, files[i]);
-            foreach (var (record, document) in DataFileReader.Read(files[i], file, DataKind.Function, options, local))
+            var records = DataFileReader.Read(files[i], file, DataKind.Function, options, local);
+            if (local.Any(d => d.Severity == Severity.Error)) Interlocked.Increment(ref unreadable);
+            foreach (var (record, document) in records)
             {
                 using (document)
                 {
@@ -181,33 +190,39 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
                     $"function '{function.Definition.Name}' is already defined in {functions[function.Definition.Name].Record.File}. Rename one of them or delete the copy."));
             }
         }
-        return functions;
+        return (functions, unreadable == 0);
     }
 
-    /// <summary>Reads and checks the conversation files (in parallel); returns the valid conversations in file order and the functions called.</summary>
-    private (List<(Conversation, JsonRecord)> Conversations, HashSet<string> Called) ReadConversations(
-        List<string> files, IReadOnlyDictionary<string, CompiledFunction> functions, List<Diagnostic> diagnostics)
+    /// <summary>
+    /// Reads and checks the conversation files (in parallel). Returns every conversation that passed the schema
+    /// in file order (Valid: it also passed the rules), the functions called, and whether every record was readable.
+    /// </summary>
+    private (List<(Conversation Conversation, JsonRecord Record, bool Valid)> Conversations, HashSet<string> Called, bool Complete) ReadConversations(
+        List<string> files, IReadOnlyDictionary<string, CompiledFunction> functions, bool functionsComplete, List<Diagnostic> diagnostics)
     {
-        var perFile = new (List<(Conversation, JsonRecord)> Conversations, HashSet<string> Called, List<Diagnostic> Diagnostics)[files.Count];
+        var perFile = new (List<(Conversation, JsonRecord, bool)> Conversations, HashSet<string> Called, List<Diagnostic> Diagnostics)[files.Count];
+        int unreadable = 0;
         Parallel.For(0, files.Count, i =>
         {
-            var found = new List<(Conversation, JsonRecord)>();
+            var found = new List<(Conversation, JsonRecord, bool)>();
             var called = new HashSet<string>(StringComparer.Ordinal);
             var local = new List<Diagnostic>();
             string file = DatasetLoader.Relative(root, files[i]);
-            foreach (var (record, document) in DataFileReader.Read(files[i], file, DataKind.Conversation, options, local))
+            var records = DataFileReader.Read(files[i], file, DataKind.Conversation, options, local);
+            if (local.Any(d => d.Severity == Severity.Error)) Interlocked.Increment(ref unreadable);
+            foreach (var (record, document) in records)
             {
                 using (document)
                 {
                     var conversation = ModelReader.Conversation(document.RootElement, new SourceSpan(file, record.FirstLine, 1));
                     int before = local.Count;
-                    ConversationRules.Check(conversation, record, document.RootElement, functions, called, local);
-                    if (!local.Skip(before).Any(d => d.Severity == Severity.Error)) found.Add((conversation, record));
+                    ConversationRules.Check(conversation, record, document.RootElement, functions, functionsComplete, called, local);
+                    found.Add((conversation, record, !local.Skip(before).Any(d => d.Severity == Severity.Error)));
                 }
             }
             perFile[i] = (found, called, local);
         });
-        var conversations = new List<(Conversation, JsonRecord)>();
+        var conversations = new List<(Conversation, JsonRecord, bool)>();
         var allCalled = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (found, called, local) in perFile)
         {
@@ -215,6 +230,6 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
             allCalled.UnionWith(called);
             diagnostics.AddRange(local);
         }
-        return (conversations, allCalled);
+        return (conversations, allCalled, unreadable == 0);
     }
 }

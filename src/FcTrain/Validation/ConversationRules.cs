@@ -11,9 +11,9 @@ namespace FcTrain.Validation;
 /// </summary>
 internal static class ConversationRules
 {
-    /// <summary>Checks a conversation; adds the names of the functions it calls to <paramref name="called"/>.</summary>
+    /// <summary>Checks a conversation (<paramref name="functionsComplete"/>: every function file was readable); adds the names of the functions it calls to <paramref name="called"/>.</summary>
     public static void Check(Conversation conversation, JsonRecord record, JsonElement root,
-        IReadOnlyDictionary<string, CompiledFunction> functions, ISet<string> called, ICollection<Diagnostic> diagnostics)
+        IReadOnlyDictionary<string, CompiledFunction> functions, bool functionsComplete, ISet<string> called, ICollection<Diagnostic> diagnostics)
     {
         var offered = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < conversation.Functions.Count; i++)
@@ -22,7 +22,7 @@ internal static class ConversationRules
             if (!offered.Add(name))
                 diagnostics.Add(record.Error($"/functions/{i}", DiagnosticCodes.Duplicate,
                     $"'{name}' is offered twice. Remove the second entry."));
-            else if (!functions.ContainsKey(name))
+            else if (functionsComplete && !functions.ContainsKey(name)) // else its file may be the unreadable one
                 diagnostics.Add(record.Error($"/functions/{i}", DiagnosticCodes.UnknownFunction,
                     $"offers '{name}', which no function file of this dataset defines{Suggest(name, functions.Keys)}. Add functions/{name}.json or fix the name."));
         }

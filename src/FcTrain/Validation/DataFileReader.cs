@@ -82,10 +82,15 @@ internal static class DataFileReader
             var rest = group.Where(e => !e.IsUnknownProperty).Select(e => e.Message).Distinct().ToList();
             if (rest.Count == 0) continue;
             string what = string.Join("; or ", rest).TrimEnd('.');
-            diagnostics.Add(kind == DataKind.Function && (group.Key == "/parameters" || group.Key.StartsWith("/parameters/", StringComparison.Ordinal))
-                ? record.Error(group.Key, DiagnosticCodes.InvalidParametersSchema,
-                    $"'parameters' is not a valid JSON Schema of an object: {what}. Write it as in OpenAI tool definitions: {{\"type\": \"object\", \"properties\": {{…}}, \"required\": […]}} (draft 2020-12).")
-                : record.Error(group.Key, DiagnosticCodes.SchemaViolation,
+            if (kind == DataKind.Function && (group.Key == "/parameters" || group.Key.StartsWith("/parameters/", StringComparison.Ordinal)))
+            {
+                if (group.Key.EndsWith("/type", StringComparison.Ordinal) && group.Key != "/parameters/type")
+                    what = $"{JsonPointerText.Resolve(root, group.Key)?.GetRawText()} is not a JSON Schema type (use string, number, integer, boolean, object, array or null, or an array of them)";
+                diagnostics.Add(record.Error(group.Key, DiagnosticCodes.InvalidParametersSchema,
+                    $"'parameters' is not a valid JSON Schema of an object: {what}. Write it as in OpenAI tool definitions: {{\"type\": \"object\", \"properties\": {{…}}, \"required\": […]}} (draft 2020-12)."));
+                continue;
+            }
+            diagnostics.Add(record.Error(group.Key, DiagnosticCodes.SchemaViolation,
                     $"{what}. See schemas/{schemas.FileName(kind)} for the shape of a {kind.ToString().ToLowerInvariant()} file."));
         }
         return ok;

@@ -190,6 +190,20 @@ internal static class JsonPointerText
 
     public static string Unescape(string token) => token.Replace("~1", "/").Replace("~0", "~");
 
+    /// <summary>The value at a pointer, or null when there is none.</summary>
+    public static JsonElement? Resolve(JsonElement root, string pointer)
+    {
+        JsonElement node = root;
+        foreach (string token in pointer.Split('/').Skip(1))
+        {
+            string name = Unescape(token);
+            if (node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var next)) node = next;
+            else if (node.ValueKind == JsonValueKind.Array && int.TryParse(name, out int i) && i >= 0 && i < node.GetArrayLength()) node = node[i];
+            else return null;
+        }
+        return node;
+    }
+
     /// <summary>How a pointer is shown in messages: the root is "/" rather than the empty string.</summary>
     public static string Show(string pointer) => pointer.Length == 0 ? "/" : pointer;
 }
