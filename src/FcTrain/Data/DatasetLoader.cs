@@ -25,10 +25,11 @@ public static class DatasetLoader
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string manifest in FindManifests(root, paths, diagnostics))
         {
-            if (new DatasetReader(root, manifest, options).Read(diagnostics) is not { } dataset) continue;
+            var reader = new DatasetReader(root, manifest, options);
+            if (reader.Read(diagnostics) is not { } dataset) continue;
             if (names.TryAdd(dataset.Manifest.Name, dataset.Manifest.Source.File)) datasets.Add(dataset);
-            else diagnostics.Add(new Diagnostic(dataset.Manifest.Source.File, 1, 1, Severity.Error, DiagnosticCodes.Duplicate,
-                $"/name: dataset name '{dataset.Manifest.Name}' is already used by {names[dataset.Manifest.Name]}. Give each dataset its own name."));
+            else diagnostics.Add(reader.ManifestRecord!.Error("/name", DiagnosticCodes.Duplicate,
+                $"dataset name '{dataset.Manifest.Name}' is already used by {names[dataset.Manifest.Name]}. Give each dataset its own name."));
         }
         var sorted = diagnostics
             .OrderBy(d => d.File, StringComparer.Ordinal).ThenBy(d => d.Line).ThenBy(d => d.Column)
@@ -90,12 +91,16 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
 
     private readonly string _directory = Path.GetDirectoryName(manifestPath)!;
 
+    /// <summary>The manifest as read, once <see cref="Read"/> got that far.</summary>
+    public JsonRecord? ManifestRecord { get; private set; }
+
     public Dataset? Read(List<Diagnostic> diagnostics)
     {
         string manifestFile = DatasetLoader.Relative(root, manifestPath);
         var read = DataFileReader.Read(manifestPath, manifestFile, DataKind.Dataset, options, diagnostics);
         if (read.Count == 0) return null;
         var (manifestRecord, manifestDocument) = read[0];
+        ManifestRecord = manifestRecord;
         DatasetManifest manifest;
         using (manifestDocument) manifest = ModelReader.Manifest(manifestDocument.RootElement, new SourceSpan(manifestFile, 1, 1));
 

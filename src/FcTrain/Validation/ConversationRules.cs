@@ -24,7 +24,7 @@ internal static class ConversationRules
                     $"'{name}' is offered twice. Remove the second entry."));
             else if (functionsComplete && !functions.ContainsKey(name)) // else its file may be the unreadable one
                 diagnostics.Add(record.Error($"/functions/{i}", DiagnosticCodes.UnknownFunction,
-                    $"offers '{name}', which no function file of this dataset defines{Suggest(name, functions.Keys)}. Add functions/{name}.json or fix the name."));
+                    $"offers '{name}', which no function file of this dataset defines{NameHints.DidYouMean(name, functions.Keys)}. Add functions/{name}.json or fix the name."));
         }
 
         var messages = conversation.Messages;
@@ -136,7 +136,7 @@ internal static class ConversationRules
         if (!offered.Contains(call.Name))
         {
             diagnostics.Add(record.Error($"{pointer}/name", DiagnosticCodes.CallNotOffered,
-                $"calls '{call.Name}', which this conversation does not offer{Suggest(call.Name, offered)}; the model only sees the offered functions. "
+                $"calls '{call.Name}', which this conversation does not offer{NameHints.DidYouMean(call.Name, offered)}; the model only sees the offered functions. "
                 + $"Add '{call.Name}' to 'functions' or call one of: {(offered.Count > 0 ? string.Join(", ", offered) : "(none offered)")}."));
             return;
         }
@@ -190,12 +190,5 @@ internal static class ConversationRules
         }
         else return; // reported by CheckShape
         pending.RemoveAt(index);
-    }
-
-    private static string Suggest(string name, IEnumerable<string> known)
-    {
-        string? near = known.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)
-            || k.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(k, StringComparison.OrdinalIgnoreCase));
-        return near is null ? "" : $" (did you mean '{near}'?)";
     }
 }

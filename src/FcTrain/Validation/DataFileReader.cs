@@ -99,26 +99,8 @@ internal static class DataFileReader
     /// <summary>"unknown property 'contnet' (did you mean 'content'?); allowed here: …".</summary>
     public static string UnknownPropertyMessage(SchemaError error, string noun)
     {
-        string name = error.PropertyName;
         var allowed = error.AllowedProperties ?? [];
-        string? guess = allowed.MinBy(a => EditDistance(a, name));
-        string hint = guess is not null && EditDistance(guess, name) <= Math.Max(2, name.Length / 3) ? $" (did you mean '{guess}'?)" : "";
         string list = allowed.Count > 0 ? $"; allowed here: {string.Join(", ", allowed)}" : "";
-        return $"unknown {noun} '{name}'{hint}{list}. Fix the name or remove it (unknown {noun}s are rejected so typos cannot pass silently).";
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) previous[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
+        return $"unknown {noun} '{error.PropertyName}'{NameHints.DidYouMean(error.PropertyName, allowed)}{list}. Fix the name or remove it (typos are rejected, not ignored).";
     }
 }
