@@ -48,9 +48,9 @@ public static class DatasetLoader
             string full = Path.GetFullPath(path, root);
             if (Directory.Exists(full))
             {
-                int before = manifests.Count;
-                manifests.UnionWith(Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories));
-                if (manifests.Count == before)
+                var found = Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories).ToList();
+                manifests.UnionWith(found);
+                if (found.Count == 0)
                     diagnostics.Add(new Diagnostic(Relative(root, full), 0, 0, Severity.Error, DiagnosticCodes.PathNotFound,
                         $"no {DatasetReader.ManifestName} in this folder or below it, so there is no dataset to validate. Add a {DatasetReader.ManifestName} (see schemas/dataset.v1.schema.json)."));
             }
