@@ -86,14 +86,18 @@ internal static class ConversationRules
         if (m.Role != Role.Tool && m.ToolCallId is not null) Reject("tool_call_id", "it links a tool response to its call. Remove it, or make this a tool message.");
         if (m.Role != Role.Tool && m.Name is not null) Reject("name", "it names the function a tool response answers. Remove it, or make this a tool message.");
 
+        if (m.Role == Role.Assistant && m.Content is not null && m.Text is null)
+            diagnostics.Add(record.Error($"{at}/content", DiagnosticCodes.MessageShape,
+                "an assistant's 'content' must be text; put calls in 'tool_calls' and structured results in tool messages."));
+
+        // Fields a role needs. Where the object has an unknown property, a missing field is most likely the
+        // misspelt one, already reported.
+        if (record.ObjectsWithUnknownProperties.Contains(at)) return;
         if (m.Role is Role.System or Role.User && m.Text is null)
             diagnostics.Add(record.Error(m.Content is null ? at : $"{at}/content", DiagnosticCodes.MessageShape,
                 $"a {role} message needs 'content' as a string. Write the {role} text there."));
         if (m.Role == Role.Assistant)
         {
-            if (m.Content is not null && m.Text is null)
-                diagnostics.Add(record.Error($"{at}/content", DiagnosticCodes.MessageShape,
-                    "an assistant's 'content' must be text; put calls in 'tool_calls' and structured results in tool messages."));
             if (m.Content is null && m.ToolCalls is null)
                 diagnostics.Add(record.Error(at, DiagnosticCodes.MessageShape,
                     "an assistant message needs 'content' (the reply) or 'tool_calls' (the calls), or both; 'thinking' alone renders an empty turn."));

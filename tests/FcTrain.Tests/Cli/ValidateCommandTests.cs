@@ -34,9 +34,9 @@ public class ValidateCommandTests
 
         Assert.Equal(ExitCodes.Errors, exit);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(4, lines.Length);
-        Assert.All(lines[..3], l => Assert.Matches(@"^validation/many-errors/conversations/\w\.json\(\d+,\d+\): error FCT00\d\d: ", l));
-        Assert.Contains("3 error(s), 0 warning(s)", lines[3]);
+        Assert.Equal(6, lines.Length);
+        Assert.All(lines[..5], l => Assert.Matches(@"^validation/many-errors/conversations/\w\.json\(\d+,\d+\): error FCT00\d\d: ", l));
+        Assert.Contains("5 error(s), 0 warning(s)", lines[5]);
     }
 
     [Fact]

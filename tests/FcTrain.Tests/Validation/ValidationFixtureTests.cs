@@ -40,11 +40,14 @@ public class ValidationFixtureTests
         { "FCT1002-no-assistant-turn", ["conversations/c2.json(5,15): warning FCT1002: /messages: the conversation has no assistant turn"] },
         { "FCT1003-glob-matches-nothing", ["dataset.json(8,45): warning FCT1003: /conversations/1: the pattern 'dialogs/*.jsonl' matches no file."] },
         {
-            // Problems in three files of one dataset, all in one run, in file order.
+            // Problems in four files of one dataset, all in one run, in file order.
             "many-errors", [
                 "conversations/a.json(4,3): error FCT0001: malformed JSON",
                 "conversations/b.json(6,23): error FCT0005: /messages/0/contnet: unknown property 'contnet'",
-                "conversations/c.json(7,69): error FCT0008: /messages/1/tool_calls/0/name: calls 'get_wether', which this conversation does not offer (did you mean 'get_weather'?);"]
+                "conversations/c.json(7,69): error FCT0008: /messages/1/tool_calls/0/name: calls 'get_wether', which this conversation does not offer (did you mean 'get_weather'?);",
+                // An unknown property does not hide the other problems of its conversation.
+                "conversations/d.json(6,23): error FCT0005: /messages/0/contnet: unknown property 'contnet'",
+                "conversations/d.json(7,107): error FCT0010: /messages/1/tool_calls/0/arguments/city: the arguments do not match the parameters of 'get_weather' (validation/many-errors/functions/get_weather.json): Value should be at least 2 characters."]
         },
     };
 
