@@ -58,7 +58,7 @@ public class ValidationFixtureTests
         var result = DatasetLoader.Load(TestPaths.TestData, [$"validation/{fixture}"]);
 
         var lines = result.Diagnostics.Select(d => d.ToString()).ToList();
-        Assert.Equal(expected.Length, lines.Count);
+        Assert.True(expected.Length == lines.Count, string.Join("\n", lines));
         for (int i = 0; i < expected.Length; i++)
             Assert.StartsWith($"validation/{fixture}/{expected[i]}", lines[i]);
     }
