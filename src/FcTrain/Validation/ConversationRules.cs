@@ -37,7 +37,7 @@ internal static class ConversationRules
             var m = messages[i];
             string at = $"/messages/{i}";
             CheckShape(m, at, record, diagnostics);
-            CheckOrder(m, previous, at, record, diagnostics);
+            CheckOrder(m, i, previous, at, record, diagnostics);
 
             if (m.Role is Role.User or Role.Assistant)
             {
@@ -67,7 +67,7 @@ internal static class ConversationRules
             {
                 Answer(m, at, pending, callIds, record, diagnostics);
             }
-            previous = m.Role;
+            if (m.Role != Role.System) previous = m.Role; // a misplaced system message is reported once, not again by the next turn
         }
         if (!anyAssistant)
             diagnostics.Add(record.Warning("/messages", DiagnosticCodes.NoAssistantTurn,
@@ -118,14 +118,14 @@ internal static class ConversationRules
     /// assistant turn with calls may be followed by tool responses and another assistant turn.
     /// A tool message out of place is reported as a response without a call.
     /// </summary>
-    private static void CheckOrder(Message m, Role? previous, string at, JsonRecord record, ICollection<Diagnostic> diagnostics)
+    private static void CheckOrder(Message m, int index, Role? previous, string at, JsonRecord record, ICollection<Diagnostic> diagnostics)
     {
         string? problem = (m.Role, previous) switch
         {
-            (Role.System, not null) => "a system message may only come first. Merge it into the first system message.",
+            (Role.System, _) when index > 0 => "a system message may only come first. Merge it into the first system message.",
             (Role.User, Role.User) => "two user turns in a row. Merge them into one user message (chat templates require user and assistant to alternate).",
             (Role.User, Role.Tool) => "a user turn follows tool results; the assistant must answer them first. Add an assistant message before this one.",
-            (Role.Assistant, null or Role.System) => "the conversation must start with a user turn (after an optional system message). Add the user's request first.",
+            (Role.Assistant, null) => "the conversation must start with a user turn (after an optional system message). Add the user's request first.",
             (Role.Assistant, Role.Assistant) => "two assistant turns in a row. Merge them into one assistant message.",
             _ => null,
         };
