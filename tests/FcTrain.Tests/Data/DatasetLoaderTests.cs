@@ -17,6 +17,26 @@ public class DatasetLoaderTests
     }
 
     [Fact]
+    public void Sample_files_point_their_schema_at_the_repository_schemas()
+    {
+        // Editors follow "$schema" to complete and check a file as it is typed: the relative path must resolve.
+        var result = DatasetLoader.Load(TestPaths.RepoRoot, []);
+        var files = result.Datasets.SelectMany(d => d.Functions.Select(f => f.Source.File).Concat(d.Conversations.Select(c => c.Conversation.Source.File)))
+            .Concat(result.Datasets.Select(d => d.Manifest.Source.File))
+            .Distinct();
+        foreach (string file in files)
+        {
+            string path = Path.Combine(TestPaths.RepoRoot, file);
+            var documents = file.EndsWith(".jsonl") ? File.ReadLines(path).Where(l => l.Length > 0) : [File.ReadAllText(path)];
+            foreach (string json in documents)
+            {
+                string schema = JsonNode.Parse(json)!["$schema"]!.GetValue<string>();
+                Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(path)!, schema)), $"{file}: {schema}");
+            }
+        }
+    }
+
+    [Fact]
     public void Sample_eval_split_is_about_a_fifth_and_covers_every_kind()
     {
         var conversations = DatasetLoader.Load(TestPaths.RepoRoot, []).Datasets.SelectMany(d => d.Conversations).ToList();
