@@ -52,11 +52,11 @@ internal static class ConversationRules
             {
                 anyAssistant = true;
                 var calls = m.ToolCalls ?? [];
-                var args = calls.Count > 0 ? root.GetProperty("messages")[i].GetProperty("tool_calls") : default;
+                var callsJson = calls.Count > 0 ? root.GetProperty("messages")[i].GetProperty("tool_calls") : default;
                 for (int j = 0; j < calls.Count; j++)
                 {
                     string pointer = $"{at}/tool_calls/{j}";
-                    CheckCall(calls[j], pointer, args[j].GetProperty("arguments"), offered, functions, record, called, diagnostics);
+                    CheckCall(calls[j], pointer, callsJson[j].GetProperty("arguments"), offered, functions, record, called, diagnostics);
                     if (calls[j].Id is string id && !callIds.TryAdd(id, pointer))
                         diagnostics.Add(record.Error($"{pointer}/id", DiagnosticCodes.Duplicate,
                             $"call id '{id}' is already used by {callIds[id]}. Give each call of a conversation its own id."));
