@@ -48,9 +48,9 @@ public static class DatasetLoader
             string full = Path.GetFullPath(path, root);
             if (Directory.Exists(full))
             {
-                int before = manifests.Count;
-                manifests.UnionWith(Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories));
-                if (manifests.Count == before)
+                var found = Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories).ToList();
+                manifests.UnionWith(found);
+                if (found.Count == 0)
                     diagnostics.Add(new Diagnostic(Relative(root, full), 0, 0, Severity.Error, DiagnosticCodes.PathNotFound,
                         $"no {DatasetReader.ManifestName} in this folder or below it, so there is no dataset to validate. Add a {DatasetReader.ManifestName} (see schemas/dataset.v1.schema.json)."));
             }
@@ -97,12 +97,11 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
     public Dataset? Read(List<Diagnostic> diagnostics)
     {
         string manifestFile = DatasetLoader.Relative(root, manifestPath);
-        var read = DataFileReader.Read(manifestPath, manifestFile, DataKind.Dataset, options, diagnostics);
+        var (read, _) = DataFileReader.Read(manifestPath, manifestFile, DataKind.Dataset, options, diagnostics);
         if (read.Count == 0) return null;
-        var (manifestRecord, manifestDocument) = read[0];
-        ManifestRecord = manifestRecord;
+        var manifestRecord = ManifestRecord = read[0].Json;
         DatasetManifest manifest;
-        using (manifestDocument) manifest = ModelReader.Manifest(manifestDocument.RootElement, new SourceSpan(manifestFile, 1, 1));
+        using (read[0].Document) manifest = ModelReader.Manifest(read[0].Document.RootElement, new SourceSpan(manifestFile, 1, 1));
 
         // Everything in the folder a glob may name; snapshot files of the evaluation live beside the data.
         var files = Directory.EnumerateFiles(_directory, "*", SearchOption.AllDirectories)
@@ -143,7 +142,7 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         return new Dataset(
             manifest,
             DatasetLoader.Relative(root, _directory),
-            functions.Values.Where(f => f.Arguments is not null).Select(f => f.Definition).ToList(),
+            functions.Values.Where(f => f.Valid).Select(f => f.Definition).ToList(),
             valid.Select(c => (c, manifest.Split.Assign(c.Id))).ToList());
     }
 
@@ -162,7 +161,7 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
     }
 
     /// <summary>Reads and compiles the function files (in parallel), by name; duplicates are reported.
-    /// Complete when every file could be read (its records parsed and passed the schema).</summary>
+    /// Complete when every file could be read (no record left out).</summary>
     private (Dictionary<string, CompiledFunction> Functions, bool Complete) ReadFunctions(List<string> files, List<Diagnostic> diagnostics)
     {
         var perFile = new (List<CompiledFunction> Functions, List<Diagnostic> Diagnostics)[files.Count];
@@ -172,14 +171,14 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
             var found = new List<CompiledFunction>();
             var local = new List<Diagnostic>();
             string file = DatasetLoader.Relative(root, files[i]);
-            var records = DataFileReader.Read(files[i], file, DataKind.Function, options, local);
-            if (local.Any(d => d.Severity == Severity.Error)) Interlocked.Increment(ref unreadable);
-            foreach (var (record, document) in records)
+            var (records, complete) = DataFileReader.Read(files[i], file, DataKind.Function, options, local);
+            if (!complete) Interlocked.Increment(ref unreadable);
+            foreach (var (record, document, clean) in records)
             {
                 using (document)
                 {
                     var function = ModelReader.Function(document.RootElement, new SourceSpan(file, record.FirstLine, 1));
-                    found.Add(FunctionRules.Compile(function, record, document.RootElement, local));
+                    found.Add(FunctionRules.Compile(function, record, document.RootElement, clean, local));
                 }
             }
             perFile[i] = (found, local);
@@ -213,16 +212,16 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
             var called = new HashSet<string>(StringComparer.Ordinal);
             var local = new List<Diagnostic>();
             string file = DatasetLoader.Relative(root, files[i]);
-            var records = DataFileReader.Read(files[i], file, DataKind.Conversation, options, local);
-            if (local.Any(d => d.Severity == Severity.Error)) Interlocked.Increment(ref unreadable);
-            foreach (var (record, document) in records)
+            var (records, complete) = DataFileReader.Read(files[i], file, DataKind.Conversation, options, local);
+            if (!complete) Interlocked.Increment(ref unreadable);
+            foreach (var (record, document, clean) in records)
             {
                 using (document)
                 {
                     var conversation = ModelReader.Conversation(document.RootElement, new SourceSpan(file, record.FirstLine, 1));
                     int before = local.Count;
                     ConversationRules.Check(conversation, record, document.RootElement, functions, functionsComplete, called, local);
-                    found.Add((conversation, record, !local.Skip(before).Any(d => d.Severity == Severity.Error)));
+                    found.Add((conversation, record, clean && !local.Skip(before).Any(d => d.Severity == Severity.Error)));
                 }
             }
             perFile[i] = (found, called, local);

@@ -29,6 +29,10 @@ internal sealed class JsonRecord
     /// <summary>The 1-based line of the file on which <see cref="Bytes"/> starts.</summary>
     public int FirstLine { get; }
 
+    /// <summary>JSON pointers of the objects holding an unknown property (already reported): a missing field
+    /// there is most likely the misspelt one, so the rules do not report it again.</summary>
+    public HashSet<string> ObjectsWithUnknownProperties { get; } = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Parses a record. On invalid UTF-8 or malformed JSON, reports it (with line and column) and returns null.
     /// The document must be disposed by the caller.
