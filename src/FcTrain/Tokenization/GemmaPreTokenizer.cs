@@ -37,7 +37,10 @@ internal sealed class GemmaPreTokenizer : PreTokenizer
         }
     }
 
-    /// <summary>The end of the chunk that starts at <paramref name="start"/>.</summary>
+    /// <summary>
+    /// The end of the chunk that starts at <paramref name="start"/>. Works on raw text as well as normalized
+    /// text: a space counts as the '▁' it becomes.
+    /// </summary>
     public static int NextCut(ReadOnlySpan<char> text, int start)
     {
         int i = start;
@@ -46,8 +49,10 @@ internal sealed class GemmaPreTokenizer : PreTokenizer
             while (i < text.Length && text[i] == '\n') i++;
             return i;
         }
-        while (i < text.Length && text[i] == Space) i++;                      // ▁*
-        while (i < text.Length && text[i] != Space && text[i] != '\n') i++;   // [^▁\n]+ (empty: the chunk is ▁+)
+        while (i < text.Length && IsSpace(text[i])) i++;                       // ▁*
+        while (i < text.Length && !IsSpace(text[i]) && text[i] != '\n') i++;   // [^▁\n]+ (empty: the chunk is ▁+)
         return i;
     }
+
+    private static bool IsSpace(char c) => c == Space || c == ' ';
 }

@@ -144,19 +144,43 @@ public sealed class GemmaTokenizer
         return [.. ids];
     }
 
-    /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>.</summary>
-    public void Encode(string text, List<int> ids)
+    /// <summary>
+    /// Appends the ids of <paramref name="text"/> to <paramref name="ids"/>; with <paramref name="tokenSpans"/>,
+    /// also the character range of the chunk each token comes from (tokens never cross chunks), which is how
+    /// the template maps trained characters onto trained tokens.
+    /// </summary>
+    public void Encode(string text, List<int> ids, List<(int Start, int End)>? tokenSpans = null)
     {
-        if (text.Length == 0) return;
-        var encoded = _bpe.EncodeToIds(text);
-        if (!encoded.Contains(UnkId))
+        var cache = _chunkCache.GetAlternateLookup<ReadOnlySpan<char>>();
+        for (int start = 0, end; start < text.Length; start = end)
         {
-            ids.AddRange(encoded);
-            return;
+            end = GemmaPreTokenizer.NextCut(text, start);
+            var chunk = text.AsSpan(start, end - start);
+            if (!cache.TryGetValue(chunk, out int[]? chunkIds))
+            {
+                string key = chunk.ToString();
+                chunkIds = EncodeChunk(key);
+                if (_chunkCache.Count >= MaxCachedChunks) _chunkCache.Clear();
+                _chunkCache.TryAdd(key, chunkIds);
+            }
+            ids.AddRange(chunkIds);
+            if (tokenSpans is not null)
+                for (int k = 0; k < chunkIds.Length; k++) tokenSpans.Add((start, end));
         }
+    }
+
+    // Chunks repeat (words, indentation, JSON keys): BPE runs once per distinct chunk.
+    private const int MaxCachedChunks = 1 << 19;
+    private readonly ConcurrentDictionary<string, int[]> _chunkCache = new(StringComparer.Ordinal);
+
+    private int[] EncodeChunk(string chunk)
+    {
+        var encoded = _bpe.EncodeToIds(chunk);
+        if (!encoded.Contains(UnkId)) return [.. encoded];
         // Byte fallback: a character outside the vocabulary becomes the pieces of its UTF-8 bytes, as in HF.
         // Runs of <unk> are joined first, so a surrogate pair split in two is encoded as one code point.
-        var tokens = _bpe.EncodeToTokens(text, out _);
+        var tokens = _bpe.EncodeToTokens(chunk, out _);
+        var ids = new List<int>(tokens.Count + 8);
         Span<byte> utf8 = stackalloc byte[4];
         for (int i = 0; i < tokens.Count; i++)
         {
@@ -164,12 +188,13 @@ public sealed class GemmaTokenizer
             int start = tokens[i].Offset.Start.Value, end = tokens[i].Offset.End.Value;
             while (i + 1 < tokens.Count && tokens[i + 1].Id == UnkId && tokens[i + 1].Offset.Start.Value == end)
                 end = tokens[++i].Offset.End.Value;
-            foreach (var rune in text.AsSpan(start, end - start).EnumerateRunes())
+            foreach (var rune in chunk.AsSpan(start, end - start).EnumerateRunes())
             {
                 int n = rune.EncodeToUtf8(utf8);
                 for (int b = 0; b < n; b++) ids.Add(_byteIds[utf8[b]]);
             }
         }
+        return [.. ids];
     }
 
     /// <summary>The text of <paramref name="ids"/> as HF decodes it (special tokens and markup kept as text).</summary>
