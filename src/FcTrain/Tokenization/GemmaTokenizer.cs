@@ -239,7 +239,8 @@ public sealed class GemmaTokenizer
     /// <summary>
     /// A Hugging Face tokenizer.json describing this tokenizer, tool markup included, so transformers reloads
     /// the same ids next to an adapter. Reserved mode renames the <c>&lt;unusedN&gt;</c> vocabulary pieces to
-    /// the tags; added mode appends them after the vocabulary. Either way they are listed in added_tokens.
+    /// the tags; added mode appends them after the vocabulary. Either way they are listed in added_tokens, with
+    /// <c>&lt;start_of_turn&gt;</c> and <c>&lt;end_of_turn&gt;</c>.
     /// </summary>
     public void WriteHuggingFaceJson(string path)
     {
@@ -248,17 +249,24 @@ public sealed class GemmaTokenizer
         var added = root["added_tokens"] as JsonArray ?? [];
         root["added_tokens"] = added;
         var listed = added.Select(t => (string)t!["content"]!).ToHashSet(StringComparer.Ordinal);
+        void List(string content, int id)
+        {
+            if (!listed.Add(content)) return;
+            added.Add(new JsonObject
+            {
+                ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false,
+                ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+            });
+        }
+        // The turn markers are vocabulary pieces; listing them makes HF read them in rendered text as one token
+        // each, as google/gemma-2-2b-it's own tokenizer.json does.
+        foreach (string marker in new[] { "<start_of_turn>", "<end_of_turn>" }) List(marker, _ids[marker]);
         for (int k = 0; k < _markupIds.Length; k++)
         {
             string tag = Tokenization.ToolTokens.Markup[k];
-            if (listed.Contains(tag)) continue;
-            if (ToolTokens == ToolTokenMode.Reserved && vocab.Remove(Tokenization.ToolTokens.ReservedPiece(k)))
+            if (ToolTokens == ToolTokenMode.Reserved && !vocab.ContainsKey(tag) && vocab.Remove(Tokenization.ToolTokens.ReservedPiece(k)))
                 vocab[tag] = _markupIds[k];
-            added.Add(new JsonObject
-            {
-                ["id"] = _markupIds[k], ["content"] = tag, ["single_word"] = false, ["lstrip"] = false,
-                ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-            });
+            List(tag, _markupIds[k]);
         }
         AtomicFile.Write(path, stream =>
         {
