@@ -35,7 +35,9 @@ public sealed class PipelineTargetsTests : IDisposable
     {
         var first = MsBuild();
         Assert.True(first.ExitCode == 0, first.Output);
-        Assert.Contains("Done building target \"FcTrainValidate\"", first.Output);
+        // At normal verbosity MSBuild prints the target's name and the tool's output (not "Done building target").
+        Assert.Contains("FcTrainValidate:", first.Output);
+        Assert.Contains("fctrain validate: 4 dataset(s)", first.Output);
 
         var second = MsBuild();
         Assert.True(second.ExitCode == 0, second.Output);
@@ -46,6 +48,7 @@ public sealed class PipelineTargetsTests : IDisposable
         var third = MsBuild();
         Assert.True(third.ExitCode == 0, third.Output);
         Assert.DoesNotContain("Skipping target \"FcTrainValidate\"", third.Output);
+        Assert.Contains("fctrain validate: 4 dataset(s)", third.Output);
     }
 
     [Fact]
