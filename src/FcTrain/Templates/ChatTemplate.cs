@@ -99,7 +99,8 @@ public static class ChatTemplate
 
         // The system text: the Hermes preamble for the offered tools, then the conversation's own system message.
         var system = new List<Segment>();
-        if (offered.Count > 0) system.AddRange(Preamble(offered, serialization));
+        if (PreambleCache.Count > 4096) PreambleCache.Clear();
+        if (offered.Count > 0) system.AddRange(PreambleCache.GetOrAdd((Key(offered), serialization), _ => Preamble(offered, serialization).ToArray()));
         var messages = conversation.Messages.ToList();
         if (messages.Count > 0 && messages[0].Role == Role.System)
         {
@@ -177,6 +178,15 @@ public static class ChatTemplate
     /// <summary>A message's text: its string content, or the serialized JSON value it holds.</summary>
     private static string TextOf(Message message, Serialization serialization) =>
         message.Text ?? (message.Content is null ? "" : ValueSerializer.Serialize(ValueSerializer.Canonical(message.Content), serialization));
+
+    // Conversations of a dataset offer the same tools again and again: the preamble is built once per tool set.
+    // The key is the identity of the definitions (records holding mutable JSON), not their names.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, Serialization), Segment[]> PreambleCache = new();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<FunctionDefinition, string> Identities = new();
+    private static long _nextIdentity;
+
+    private static string Key(List<FunctionDefinition> offered) =>
+        string.Join(",", offered.Select(f => Identities.GetValue(f, _ => Interlocked.Increment(ref _nextIdentity).ToString(System.Globalization.CultureInfo.InvariantCulture))));
 
     /// <summary>The Hermes function-calling system prompt (NousResearch's wording, kept verbatim, odd spacing included).</summary>
     private static IEnumerable<Segment> Preamble(List<FunctionDefinition> offered, Serialization serialization)

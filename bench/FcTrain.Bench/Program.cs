@@ -1,0 +1,14 @@
+using FcTrain.Bench;
+
+// One subcommand per benchmark; each prints what it measured.
+var benchmarks = new Dictionary<string, Func<string[], int>>
+{
+    ["tokenizer"] = TokenizerBenchmark.Run,
+    ["render-tokenize"] = RenderTokenizeBenchmark.Run,
+};
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: FcTrain.Bench <{string.Join("|", benchmarks.Keys)}> [options]");
+    return 2;
+}
+return run(args[1..]);
