@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace FcTrain.Tests.Validation;
 
@@ -65,16 +64,7 @@ public sealed class ValidateCommandTests : IDisposable
 
     private (int ExitCode, string Output) Run(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", [RepoPaths.CliAssembly, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _repo,
-        };
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + stderr.Result);
+        var (exit, stdout, stderr) = CliRunner.Run(_repo, args);
+        return (exit, stdout + stderr);
     }
 }
