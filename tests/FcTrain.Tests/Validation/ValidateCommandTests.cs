@@ -1,4 +1,3 @@
-
 namespace FcTrain.Tests.Validation;
 
 /// <summary><c>fctrain validate</c> run as a process, from a repository root, as MSBuild and users run it.</summary>
