@@ -55,7 +55,8 @@ internal static class TokenizeCommand
                 Console.WriteLine(FormattableString.Invariant(
                     $"fctrain tokenize: {name}: {s.Conversations} conversation(s), {s.Tokens:N0} tokens in {s.Rows} row(s) of <= {s.MaxSeqLength}, trained {s.TrainedShare:P1}, packing efficiency {s.PackingEfficiency:P1}, longest conversation {s.LongestId ?? "-"} ({s.LongestTokens} tokens){truncated}"));
             }
-            Console.WriteLine($"fctrain tokenize: wrote {Path.GetRelativePath(root, result.ManifestPath).Replace('\\', '/')}");
+            string shown = Path.GetRelativePath(root, result.ManifestPath).Replace('\\', '/');
+            Console.WriteLine($"fctrain tokenize: wrote {(shown.StartsWith("../", StringComparison.Ordinal) ? result.ManifestPath : shown)}");
             if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(Path.GetFullPath(file, root), result.ManifestPath + Environment.NewLine);
             return ExitCodes.Success;
         });
