@@ -94,7 +94,7 @@ public sealed class GemmaTokenizer
             if (_pieces[id].StartsWith("<0x", StringComparison.Ordinal)) _byteOfId[id] = b;
         }
 
-        // The recipe that reproduces HF (see docs): spaces escaped to ▁ with no dummy prefix and no whitespace
+        // The recipe that reproduces HF (docs/tokenization.md): spaces escaped to ▁ with no dummy prefix and no whitespace
         // collapsing (Gemma's normalizer is a plain Replace), chunked by GemmaPreTokenizer, no special tokens
         // (text never becomes a control token), unknown characters fall back to bytes in Encode.
         _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
