@@ -23,7 +23,7 @@ public class ShardBuilderTests
             Assert.Equal(conversations, result.Train.Conversations + result.Eval.Conversations);
             Assert.InRange(result.Train.TrainedShare, 0.05, 0.9);
 
-            var shards = ShardSet.Read(outDir);
+            var shards = ShardReader.Read(outDir);
             Assert.Equal(result.Train.Rows, shards.Train.Count);
             Assert.Equal(result.Train.Tokens, shards.Train.Sum(r => (long)r.InputIds.Length));
             Assert.All(shards.Train.Concat(shards.Eval), r => Assert.True(r.InputIds.Length <= 1500));
@@ -49,7 +49,7 @@ public class ShardBuilderTests
         {
             ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir, TrainOn: "all"), []);
             File.AppendAllText(Path.Combine(outDir, "eval.safetensors"), " ");
-            Assert.Equal("FCT0134", Assert.Throws<FcTrainException>(() => ShardSet.Read(outDir)).Diagnostic.Code);
+            Assert.Equal("FCT0134", Assert.Throws<FcTrainException>(() => ShardReader.Read(outDir)).Diagnostic.Code);
         }
         finally { Directory.Delete(outDir, true); }
     }
