@@ -32,6 +32,8 @@ public sealed class GemmaTokenizer
     private readonly int[] _byteOfId;                    // id -> byte, or -1
     private readonly byte[] _json;                       // the tokenizer.json this was loaded from
     private readonly int[] _markupIds;
+    private readonly string[] _literals;                 // non-special added tokens, longest first
+    private readonly System.Buffers.SearchValues<char> _literalStarts;
 
     /// <summary>Where it was loaded from (a path, or "embedded").</summary>
     public string Source { get; }
@@ -59,8 +61,18 @@ public sealed class GemmaTokenizer
             merges.Add(merge.ValueKind == JsonValueKind.String ? merge.GetString()! : $"{merge[0].GetString()} {merge[1].GetString()}");
 
         _ids = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
+        var literals = new List<string>();
         if (root.TryGetProperty("added_tokens", out var added))
-            foreach (var token in added.EnumerateArray()) _ids[token.GetProperty("content").GetString()!] = token.GetProperty("id").GetInt32();
+            foreach (var token in added.EnumerateArray())
+            {
+                string content = token.GetProperty("content").GetString()!;
+                _ids[content] = token.GetProperty("id").GetInt32();
+                if (token.TryGetProperty("special", out var special) && special.ValueKind == JsonValueKind.False && content.Length > 0) literals.Add(content);
+            }
+        // Non-special added tokens (google/gemma-2's tokenizer.json lists e.g. HTML tags so) are one token wherever
+        // they occur in text, as in HF; special ones never are (see Encode).
+        _literals = [.. literals.OrderByDescending(l => l.Length).ThenBy(l => l, StringComparer.Ordinal)];
+        _literalStarts = System.Buffers.SearchValues.Create(string.Concat(_literals.Select(l => l[0]).Distinct()));
         foreach (string piece in new[] { "<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>" })
             if (!_ids.ContainsKey(piece))
                 throw FcTrainException.Error("FCT0111", $"this tokenizer.json has no '{piece}' token: it is not a Gemma tokenizer. Point to the tokenizer.json of a Gemma model.", source);
@@ -136,7 +148,10 @@ public sealed class GemmaTokenizer
         }
     }
 
-    /// <summary>The ids of <paramref name="text"/> (no <c>&lt;bos&gt;</c>, special tokens not parsed).</summary>
+    /// <summary>
+    /// The ids of <paramref name="text"/> (no <c>&lt;bos&gt;</c>). Special tokens are never parsed from text;
+    /// non-special added tokens of the tokenizer.json (none in the embedded one) are, as HF does.
+    /// </summary>
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 3 + 4);
@@ -151,11 +166,36 @@ public sealed class GemmaTokenizer
     /// </summary>
     public void Encode(string text, List<int> ids, List<(int Start, int End)>? tokenSpans = null)
     {
+        int start = 0;
+        if (_literals.Length > 0)
+            for (int at = text.AsSpan().IndexOfAny(_literalStarts); at >= 0 && at < text.Length; )
+            {
+                // Leftmost-longest, as HF matches added tokens.
+                string? literal = _literals.FirstOrDefault(l => text.AsSpan(at).StartsWith(l, StringComparison.Ordinal));
+                if (literal is null)
+                {
+                    int next = text.AsSpan(at + 1).IndexOfAny(_literalStarts);
+                    at = next < 0 ? -1 : at + 1 + next;
+                    continue;
+                }
+                EncodeRange(text, start, at, ids, tokenSpans);
+                ids.Add(_ids[literal]);
+                tokenSpans?.Add((at, at + literal.Length));
+                start = at += literal.Length;
+                int following = text.AsSpan(at).IndexOfAny(_literalStarts);
+                at = following < 0 ? -1 : at + following;
+            }
+        EncodeRange(text, start, text.Length, ids, tokenSpans);
+    }
+
+    private void EncodeRange(string text, int start, int end, List<int> ids, List<(int Start, int End)>? tokenSpans)
+    {
         var cache = _chunkCache.GetAlternateLookup<ReadOnlySpan<char>>();
-        for (int start = 0, end; start < text.Length; start = end)
+        var range = text.AsSpan(0, end);
+        for (int cut; start < end; start = cut)
         {
-            end = GemmaPreTokenizer.NextCut(text, start);
-            var chunk = text.AsSpan(start, end - start);
+            cut = GemmaPreTokenizer.NextCut(range, start);
+            var chunk = range[start..cut];
             if (!cache.TryGetValue(chunk, out int[]? chunkIds))
             {
                 string key = chunk.ToString();
@@ -165,7 +205,7 @@ public sealed class GemmaTokenizer
             }
             ids.AddRange(chunkIds);
             if (tokenSpans is not null)
-                for (int k = 0; k < chunkIds.Length; k++) tokenSpans.Add((start, end));
+                for (int k = 0; k < chunkIds.Length; k++) tokenSpans.Add((start, cut));
         }
     }
 

@@ -107,6 +107,38 @@ public class GemmaTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>
+    /// A model's tokenizer.json may list non-special added tokens (google/gemma-2's lists HTML tags): HF makes them
+    /// one token wherever they occur in text, and so do we; special ones stay text (Special_tokens_in_text_stay_text).
+    /// </summary>
+    [Fact]
+    public void Non_special_added_tokens_are_matched_in_text_like_hf()
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(Gemma.OriginalJson.ToArray())!;
+        foreach (string tag in new[] { "<table>", "<h1>", "</h1>", "<b>" })
+            root["added_tokens"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = Gemma.TokenId(tag), ["content"] = tag, ["single_word"] = false, ["lstrip"] = false,
+                ["rstrip"] = false, ["normalized"] = false, ["special"] = false,
+            });
+        string dir = Directory.CreateTempSubdirectory("fctrain-tok-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), root.ToJsonString());
+            var ours = GemmaTokenizer.FromFolder(dir);
+            var hf = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
+            string[] texts = ["<h1>Title</h1>", "a<table>b", "<h1><h1></h1>", "x <h1> y", "<h", "<h1", "<b><br><bold>", " <table>\n\n<b>  "];
+            foreach (string text in texts.Concat(TokenizerCorpus.Generate(200, seed: 5).Select((t, i) => t.Insert(Middle(t), i % 2 == 0 ? "<h1>" : " <table>"))))
+                Assert.Equal(hf.Encode(text).Skip(1).Select(i => (int)i), ours.Encode(text));
+            Assert.Single(ours.Encode("<h1>"));
+            Assert.NotEqual(1, Gemma.Encode("<h1>").Length);   // the embedded tokenizer.json lists none
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+
+        // Not inside a surrogate pair.
+        static int Middle(string t) => t.Length / 2 < t.Length && char.IsLowSurrogate(t[t.Length / 2]) ? t.Length / 2 + 1 : t.Length / 2;
+    }
+
     [Fact]
     public void Missing_folder_is_a_clear_error()
     {
