@@ -26,6 +26,7 @@ public sealed class GemmaTokenizer
     private static readonly ConcurrentDictionary<ToolTokenMode, Lazy<GemmaTokenizer>> EmbeddedCache = new();
 
     private readonly BpeTokenizer _bpe;
+    private readonly GemmaPreTokenizer _preTokenizer;
     private readonly string[] _pieces;                   // id -> piece as decoded (markup tags replace their <unusedN>)
     private readonly Dictionary<string, int> _ids;       // piece -> id, markup tags included
     private readonly int[] _byteIds = new int[256];      // byte b -> id of <0xBB>
@@ -109,11 +110,12 @@ public sealed class GemmaTokenizer
         // The recipe that reproduces HF (docs/tokenization.md): spaces escaped to ▁ with no dummy prefix and no whitespace
         // collapsing (Gemma's normalizer is a plain Replace), chunked by GemmaPreTokenizer, no special tokens
         // (text never becomes a control token), unknown characters fall back to bytes in Encode.
+        _preTokenizer = new GemmaPreTokenizer(merges);
         _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
         {
             Merges = merges,
             Normalizer = new SentencePieceNormalizer(removeExtraWhiteSpaces: false, addDummyPrefix: false, escapeWhiteSpaces: true, treatWhitespaceAsSuffix: false, specialTokens: null),
-            PreTokenizer = GemmaPreTokenizer.Instance,
+            PreTokenizer = _preTokenizer,
             UnknownToken = "<unk>",
         });
 
@@ -194,7 +196,7 @@ public sealed class GemmaTokenizer
         var range = text.AsSpan(0, end);
         for (int cut; start < end; start = cut)
         {
-            cut = GemmaPreTokenizer.NextCut(range, start);
+            cut = _preTokenizer.NextCut(range, start);
             var chunk = range[start..cut];
             if (!cache.TryGetValue(chunk, out int[]? chunkIds))
             {
