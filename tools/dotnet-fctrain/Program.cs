@@ -5,7 +5,6 @@ using FcTrain.Diagnostics;
 
 var root = new RootCommand("fctrain: fine-tune Gemma-2 for function calling with LoRA, dataset as code.");
 root.Subcommands.Add(ValidateCommand.Create());
-root.Subcommands.Add(TrainCommand.Create());
 
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)

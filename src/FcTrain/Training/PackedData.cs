@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using FcTrain.Diagnostics;
 using FcTrain.Packing;
 using TorchSharp;
@@ -25,24 +24,13 @@ public sealed class PackedData
     public long TrainTokens => Train.Sum(r => (long)r.InputIds.Length);
     public long TrainLabelled => Train.Sum(r => (long)TrainedTokens(r));
 
-    public static PackedData Open(string shards, int maxSeqLength)
+    /// <summary>Checks the rows against the training settings.</summary>
+    public void Validate(int maxSeqLength, string source)
     {
-        string manifest = Path.Combine(shards, "manifest.json");
-        if (!File.Exists(manifest))
-            throw FcTrainException.Error("FCT0313", $"no tokenized shards in '{shards}' (manifest.json is missing). Run 'fctrain tokenize' first ('dotnet build -t:Train' does), or point --shards at its output.", shards);
-        var reader = ShardReader.Open(shards);
-        var data = new PackedData
-        {
-            Train = reader.Rows("train").ToList(),
-            Eval = reader.Rows("eval").ToList(),
-            ManifestJson = File.ReadAllText(manifest),
-            ManifestSha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(manifest))),
-        };
-        if (data.Train.Count == 0)
-            throw FcTrainException.Error("FCT0313", "the train split of the shards is empty: there is nothing to train on. Add conversations to the train split of a dataset and tokenize again.", manifest);
-        if (data.Train.Concat(data.Eval).FirstOrDefault(r => r.InputIds.Length > maxSeqLength) is { } tooLong)
-            throw FcTrainException.Error("FCT0314", $"a packed row has {tooLong.InputIds.Length} tokens, more than max_seq_length {maxSeqLength}. Tokenize with the same max_seq_length as training.", manifest);
-        return data;
+        if (Train.Count == 0)
+            throw FcTrainException.Error("FCT0313", "the train split of the shards is empty: there is nothing to train on. Add conversations to the train split of a dataset and tokenize again.", source);
+        if (Train.Concat(Eval).FirstOrDefault(r => r.InputIds.Length > maxSeqLength) is { } tooLong)
+            throw FcTrainException.Error("FCT0314", $"a packed row has {tooLong.InputIds.Length} tokens, more than max_seq_length {maxSeqLength}. Tokenize with the same max_seq_length as training.", source);
     }
 
     /// <summary>Positions whose next token is trained: the count the loss is averaged over.</summary>

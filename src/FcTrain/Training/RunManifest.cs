@@ -18,7 +18,7 @@ public static class RunManifest
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public static void Write(string runDirectory, string adapterDirectory, TrainingOptions options, PackedData data,
-        TrainingModel model, TrainingResult result)
+        ModelSource model, TrainingResult result)
     {
         var manifest = new JsonObject
         {
@@ -28,9 +28,9 @@ public static class RunManifest
             ["gitCommit"] = GitCommit(),
             ["baseModel"] = new JsonObject
             {
-                ["name"] = options.Model,
-                ["path"] = model.Source.Path,
-                ["revision"] = model.Source.Revision,
+                ["name"] = model.Name,
+                ["path"] = model.Path,
+                ["revision"] = model.Revision,
             },
             ["data"] = new JsonObject
             {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FcTrain.Diagnostics;
+using FcTrain.Packing;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FcTrain.Training;
@@ -21,10 +23,10 @@ public sealed class Trainer
 {
     readonly TrainingOptions options;
     readonly TextWriter log;
-    readonly TrainingModel model;
+    readonly ITrainableModel model;
     readonly PackedData data;
     readonly Device device;
-    readonly List<(string Name, Tensor Value)> trainable;
+    readonly List<(string Name, Parameter Value)> trainable;
     readonly TorchSharp.Modules.AdamW optimizer;
     readonly LearningRate schedule;
     readonly int stepsPerEpoch;
@@ -37,27 +39,22 @@ public sealed class Trainer
     double elapsedBefore; // seconds spent by the interrupted process(es) this run resumed from
     readonly Stopwatch clock = new();
 
+    /// <summary>Raised after each optimizer step with the number of steps done (progress UIs, tests that interrupt a run).</summary>
+    public event Action<int>? StepCompleted;
+
     // ------------------------------------------------------------------ setup
 
-    public Trainer(TrainingOptions options, TextWriter log)
+    /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="TrainingOptions.Seed"/>).</param>
+    public Trainer(TrainingOptions options, ITrainableModel model, PackedData data, TextWriter log)
     {
         this.options = options;
+        this.model = model;
+        this.data = data;
         this.log = log;
-        device = ResolveDevice(options.Device);
-        var dtype = options.Dtype switch
-        {
-            "float32" => ScalarType.Float32,
-            "bfloat16" => ScalarType.BFloat16,
-            _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32, // course: bf16=True on GPU
-        };
+        trainable = model.TrainableParameters().ToList();
+        device = trainable[0].Value.device;
 
-        data = PackedData.Open(options.Shards, options.MaxSeqLength);
-        // The seed fixes the LoRA initialisation, dropout masks and the data order.
-        random.manual_seed(options.Seed);
-        model = TrainingModel.Load(options.Model, options.Lora, device, dtype, options.GradientCheckpointing);
-        trainable = model.TrainableParameters();
-
-        optimizer = optim.AdamW(trainable.Select(t => (Modules.Parameter)t.Value), options.LearningRate,
+        optimizer = optim.AdamW(trainable.Select(t => t.Value), options.LearningRate,
             options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
         int batchesPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
         stepsPerEpoch = Math.Max(1, (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps);
@@ -66,7 +63,10 @@ public sealed class Trainer
 
         runDirectory = options.Resume ? LatestRun() : NewRun();
         metrics = new MetricsLog(runDirectory);
+        // The seed fixes dropout masks (the data order has its own seeded permutation per epoch).
+        random.manual_seed(options.Seed);
         if (options.Resume) ResumeFromLatestCheckpoint();
+        model.Train(true);
     }
 
     // ------------------------------------------------------------------ train
@@ -91,6 +91,7 @@ public sealed class Trainer
             lastLoss = loss;
             window.Add((loss, tokens));
             step++;
+            StepCompleted?.Invoke(step);
 
             if (step % options.LoggingSteps == 0 || step == schedule.TotalSteps)
             {
@@ -114,7 +115,7 @@ public sealed class Trainer
         model.SaveAdapter(adapter);
         SaveCheckpoint();
         var result = Result(lastLoss, evalLoss, interrupted: false);
-        RunManifest.Write(runDirectory, adapter, options, data, model, result);
+        RunManifest.Write(runDirectory, adapter, options, data, model.Source, result);
         log.WriteLine($"fctrain: done in {result.Seconds:F0} s: train_loss {lastLoss:F4}{(evalLoss is { } e ? $", eval_loss {e:F4}" : "")}; adapter {adapter}");
         return result;
     }
@@ -131,7 +132,7 @@ public sealed class Trainer
         foreach (var batch in micro)
         {
             using var scope = NewDisposeScope();
-            var (ce, _) = model.LossSum(PackedData.Collate(batch, device));
+            var (ce, _) = LossSum(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
             var loss = ce / Math.Max(1, labelled);
             double value = loss.item<float>();
             if (!double.IsFinite(value)) throw NonFinite("loss", value);
@@ -148,6 +149,29 @@ public sealed class Trainer
         tokensSeen += tokens;
         return (lossSum, gradNorm, tokens);
     }
+
+    /// <summary>
+    /// Summed next-token cross-entropy over the trained positions of <paramref name="batch"/>, and their count.
+    /// Only those positions go through the LM head: gather the hidden states where a target is set, then
+    /// project (N, C) → (N, V), instead of (B·T, V) logits that are mostly thrown away.
+    /// </summary>
+    public static (Tensor Sum, long Count) LossSum(ITrainableModel model, Batch batch, LayerRunner runLayer)
+    {
+        var hidden = model.HiddenStates(batch, runLayer);                      // (B, T, C)
+        var targets = batch.Targets.reshape(-1);                               // (B·T)
+        var trained = nonzero(targets.ne(PackedData.IgnoreIndex)).squeeze(1); // (N)
+        var selected = hidden.reshape(-1, hidden.shape[2]).index_select(0, trained); // (N, C)
+        var logits = model.Logits(selected).to(ScalarType.Float32);            // (N, V), loss in float32 as transformers upcasts
+        var sum = nn.functional.cross_entropy(logits, targets.index_select(0, trained), reduction: nn.Reduction.Sum);
+        return (sum, trained.shape[0]);
+    }
+
+    static Tensor RunDirectly(nn.Module layer, Func<Tensor, Tensor> block, Tensor input) => block(input);
+
+    /// <summary>With checkpointing each layer keeps only its input; its LoRA parameters go in explicitly (see <see cref="GradientCheckpoint"/>).</summary>
+    static LayerRunner LayerRunnerFor(bool checkpointing) => checkpointing
+        ? (layer, block, input) => GradientCheckpoint.Run(block, input, layer.parameters().Where(p => p.requires_grad).ToArray())
+        : RunDirectly;
 
     /// <summary>The micro-batches of optimizer step <paramref name="s"/>: a seeded permutation per epoch, cut in batches, grouped for accumulation.</summary>
     List<PackedRow[]> MicroBatches(int s)
@@ -172,7 +196,7 @@ public sealed class Trainer
             foreach (var row in data.Eval)
             {
                 using var scope = NewDisposeScope();
-                var (ce, n) = model.LossSum(PackedData.Collate([row], device));
+                var (ce, n) = LossSum(model, PackedData.Collate([row], device), RunDirectly);
                 sum += ce.item<float>();
                 count += n;
             }
@@ -264,7 +288,8 @@ public sealed class Trainer
             runDirectory);
     }
 
-    static Device ResolveDevice(string name) => name switch
+    /// <summary>The device <see cref="TrainingOptions.Device"/> names: auto = CUDA when available.</summary>
+    public static Device ResolveDevice(string name) => name switch
     {
         "cpu" => CPU,
         "cuda" when !cuda.is_available() => throw FcTrainException.Error("FCT0322",
@@ -272,5 +297,13 @@ public sealed class Trainer
             "Build with -p:FcTrainCuda=true on a machine with an NVIDIA driver, or use --device cpu."),
         "cuda" => CUDA,
         _ => cuda.is_available() ? CUDA : CPU,
+    };
+
+    /// <summary>The compute dtype <see cref="TrainingOptions.Dtype"/> names: auto = bfloat16 on CUDA (the course's bf16=True), float32 on CPU.</summary>
+    public static ScalarType ResolveDtype(string name, Device device) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
     };
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using FcTrain.Diagnostics;
 using FcTrain.IO;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FcTrain.Training;
@@ -29,7 +30,7 @@ public static class TrainingCheckpoint
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string Save(string checkpointsDirectory, TrainingState state,
-        IReadOnlyList<(string Name, Tensor Value)> trainable, TorchSharp.Modules.AdamW optimizer, Action<string> writeAdapter, int keep = 2)
+        IReadOnlyList<(string Name, Parameter Value)> trainable, TorchSharp.Modules.AdamW optimizer, Action<string> writeAdapter, int keep = 2)
     {
         string final = Path.Combine(checkpointsDirectory, $"{Prefix}{state.Step:D6}");
         string partial = $"{final}.partial-{Guid.NewGuid():N}";
@@ -73,7 +74,7 @@ public static class TrainingCheckpoint
             .ToList();
 
     /// <summary>Loads the parameters and optimizer state in place and returns the saved position.</summary>
-    public static TrainingState Load(string checkpoint, IReadOnlyList<(string Name, Tensor Value)> trainable, TorchSharp.Modules.AdamW optimizer)
+    public static TrainingState Load(string checkpoint, IReadOnlyList<(string Name, Parameter Value)> trainable, TorchSharp.Modules.AdamW optimizer)
     {
         var state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(Path.Combine(checkpoint, "state.json")))
             ?? throw FcTrainException.Error("FCT0310", "the checkpoint's state.json is empty. Delete this checkpoint folder to resume from the previous one.", checkpoint);
