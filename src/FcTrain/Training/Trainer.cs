@@ -134,7 +134,7 @@ public sealed class Trainer
             using var scope = NewDisposeScope();
             var (ce, _) = LossSum(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
             var loss = ce / Math.Max(1, labelled);
-            double value = loss.item<float>();
+            double value = loss.ToDouble();
             if (!double.IsFinite(value)) throw NonFinite("loss", value);
             loss.backward();
             lossSum += value;
@@ -161,7 +161,8 @@ public sealed class Trainer
         var targets = batch.Targets.reshape(-1);                               // (B·T)
         var trained = nonzero(targets.ne(PackedData.IgnoreIndex)).squeeze(1); // (N)
         var selected = hidden.reshape(-1, hidden.shape[2]).index_select(0, trained); // (N, C)
-        var logits = model.Logits(selected).to(ScalarType.Float32);            // (N, V), loss in float32 as transformers upcasts
+        var logits = model.Logits(selected);                                   // (N, V)
+        if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
         var sum = nn.functional.cross_entropy(logits, targets.index_select(0, trained), reduction: nn.Reduction.Sum);
         return (sum, trained.shape[0]);
     }
@@ -178,7 +179,8 @@ public sealed class Trainer
     {
         int epoch = s / stepsPerEpoch, within = s % stepsPerEpoch;
         var order = Enumerable.Range(0, data.Train.Count).ToArray();
-        new Random(HashCode.Combine(options.Seed, epoch) & int.MaxValue).Shuffle(order);
+        // System.Random with a seed is a fixed algorithm across runs and processes (HashCode.Combine is not: it is salted per process).
+        new Random(unchecked(options.Seed * 1_000_003 + epoch) & int.MaxValue).Shuffle(order);
         return order.Chunk(options.BatchSize)
             .Skip(within * options.GradientAccumulationSteps).Take(options.GradientAccumulationSteps)
             .Select(chunk => chunk.Select(i => data.Train[i]).ToArray())
@@ -197,7 +199,7 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 var (ce, n) = LossSum(model, PackedData.Collate([row], device), RunDirectly);
-                sum += ce.item<float>();
+                sum += ce.ToDouble();
                 count += n;
             }
         }

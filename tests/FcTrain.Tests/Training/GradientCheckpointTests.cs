@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace FcTrain.Tests.Training;
 
+[Collection(TorchRngCollection.Name)]
 public class GradientCheckpointTests
 {
     // A frozen weight plus a trainable low-rank update with dropout: the shape of a LoRA layer.

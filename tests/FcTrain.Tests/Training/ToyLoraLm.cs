@@ -11,14 +11,14 @@ namespace FcTrain.Tests.Training;
 /// attention restricted to each packed document, a final logit soft-cap. Same structure as Gemma-2 + LoRA
 /// (what the loop sees), a hundred times smaller, float64-capable for finite differences.
 /// </summary>
-internal sealed class ToyLoraLm : nn.Module, ITrainableModel
+internal sealed class ToyLoraLm : ITrainableModel
 {
     const double SoftCap = 5.0;
     readonly Tensor embed;                        // (V, C), frozen, tied head
     readonly Layer[] layers;
     readonly LowRank head;
     readonly double dropout;
-    bool training = true;
+    bool dropoutOn = true;
 
     sealed class LowRank(string name, long inFeatures, long outFeatures, int rank, ScalarType dtype)
     {
@@ -38,7 +38,7 @@ internal sealed class ToyLoraLm : nn.Module, ITrainableModel
     }
 
     public ToyLoraLm(int vocab = 24, int hidden = 16, int layerCount = 2, int rank = 4, double dropout = 0.1, ScalarType dtype = ScalarType.Float32, int seed = 1)
-        : base(nameof(ToyLoraLm))
+
     {
         random.manual_seed(seed);
         this.dropout = dropout;
@@ -72,8 +72,8 @@ internal sealed class ToyLoraLm : nn.Module, ITrainableModel
         {
             h = runLayer(layer.Module, x =>
             {
-                var q = x.matmul(layer.Wq) + layer.Q.Delta(x, dropout, training);
-                var v = x.matmul(layer.Wv) + layer.V.Delta(x, dropout, training);
+                var q = x.matmul(layer.Wq) + layer.Q.Delta(x, dropout, dropoutOn);
+                var v = x.matmul(layer.Wv) + layer.V.Delta(x, dropout, dropoutOn);
                 var scores = q.matmul(x.transpose(1, 2)) / Math.Sqrt(x.shape[2]);            // (B, T, T)
                 var attn = scores.masked_fill(mask.logical_not(), double.NegativeInfinity).softmax(-1);
                 return x + nn.functional.gelu(attn.matmul(v));
@@ -84,7 +84,7 @@ internal sealed class ToyLoraLm : nn.Module, ITrainableModel
 
     public Tensor Logits(Tensor hidden)
     {
-        var logits = hidden.matmul(embed.T) + head.Delta(hidden, dropout, training); // (N, V)
+        var logits = hidden.matmul(embed.T) + head.Delta(hidden, dropout, dropoutOn); // (N, V)
         return (logits / SoftCap).tanh() * SoftCap;
     }
 
@@ -93,7 +93,7 @@ internal sealed class ToyLoraLm : nn.Module, ITrainableModel
             .SelectMany(r => new[] { ($"{r.Name}.lora_A", r.A), ($"{r.Name}.lora_B", r.B) })
             .ToList();
 
-    public void Train(bool on) => training = on;
+    public void Train(bool on) => dropoutOn = on;
 
     public void SaveAdapter(string directory)
     {
