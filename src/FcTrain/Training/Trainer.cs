@@ -112,7 +112,7 @@ public sealed class Trainer
 
         // ------------------------------------------------------------------ save
         string adapter = Path.Combine(options.Output, "adapter");
-        model.SaveAdapter(adapter);
+        SaveAdapterAtomically(adapter);
         SaveCheckpoint();
         var result = Result(lastLoss, evalLoss, interrupted: false);
         RunManifest.Write(runDirectory, adapter, options, data, model.Source, result);
@@ -141,6 +141,7 @@ public sealed class Trainer
             tokens += batch.Sum(r => r.InputIds.Length);
         }
 
+        using var stepScope = NewDisposeScope();
         double gradNorm = nn.utils.clip_grad_norm_(trainable.Select(t => t.Value), options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity);
         if (!double.IsFinite(gradNorm)) throw NonFinite("gradient norm", gradNorm);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.At(step);
@@ -237,6 +238,23 @@ public sealed class Trainer
         var state = new TrainingState(step, schedule.TotalSteps, tokensSeen, Elapsed(), RngState(), RunManifest.SettingsHash(options, data));
         metrics.Flush();
         return TrainingCheckpoint.Save(Path.Combine(runDirectory, "checkpoints"), state, trainable, optimizer, model.SaveAdapter);
+    }
+
+    /// <summary>Writes the adapter beside its final place and swaps it in, so readers see the old adapter or the new one, never half of one.</summary>
+    void SaveAdapterAtomically(string adapter)
+    {
+        string partial = $"{adapter}.partial-{Guid.NewGuid():N}", old = $"{adapter}.old-{Guid.NewGuid():N}";
+        try
+        {
+            model.SaveAdapter(partial);
+            if (Directory.Exists(adapter)) Directory.Move(adapter, old);
+            Directory.Move(partial, adapter);
+        }
+        finally
+        {
+            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        }
     }
 
     void ResumeFromLatestCheckpoint()
