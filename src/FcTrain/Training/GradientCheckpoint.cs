@@ -38,8 +38,10 @@ public static class GradientCheckpoint
             // keep the generator state as bytes (a saved tensor would be freed with the step's scope).
             ctx.save_data("rng", RngBytes());
             ctx.save_for_backward([input]);
-            // apply() runs this under no_grad, so nothing but the output is kept alive.
-            return ((Func<Tensor, Tensor>)args[0])(input);
+            // apply() runs this under no_grad, so autograd keeps nothing; the scope frees the block's
+            // intermediates now instead of at the end of the step (TorchSharp tensors live until their scope ends).
+            using var scope = NewDisposeScope();
+            return ((Func<Tensor, Tensor>)args[0])(input).MoveToOuterDisposeScope();
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
