@@ -1,4 +1,3 @@
-using FcTrain.Diagnostics;
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
@@ -14,19 +13,15 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
     public ModelSource Source => source;
 
     /// <summary>
-    /// Loads the base model from a Hugging Face folder in <paramref name="dtype"/> and attaches fresh adapters
+    /// Loads the resolved base model in <paramref name="dtype"/> and attaches fresh adapters
     /// (initialised from torch's generator: seed it first).
     /// </summary>
-    public static Gemma2Trainable Load(string folder, string name, LoraSettings settings, Device device, ScalarType dtype)
+    public static Gemma2Trainable Load(ResolvedModel resolved, LoraSettings settings, Device device, ScalarType dtype)
     {
-        if (!File.Exists(Path.Combine(folder, "config.json")))
-            throw FcTrainException.Error("FCT0323", $"'{folder}' is not a Hugging Face model folder (config.json is missing). Pass --model a folder with config.json and safetensors weights.", folder);
-        var model = ModelLoader.Load(folder, dtype, device);
+        var model = ModelLoader.Load(resolved.Folder, dtype, device);
         var lora = settings.ToConfig();
         model.ApplyLora(lora);
-        string? revision = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(folder).TrimEnd('/'))) == "snapshots"
-            ? Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')) : null; // HF cache: …/snapshots/<revision>/
-        return new Gemma2Trainable(model, lora, new ModelSource(name, Path.GetFullPath(folder), revision));
+        return new Gemma2Trainable(model, lora, new ModelSource(resolved.Name, Path.GetFullPath(resolved.Folder), resolved.Revision));
     }
 
     public Tensor HiddenStates(Batch batch, LayerRunner runLayer) =>

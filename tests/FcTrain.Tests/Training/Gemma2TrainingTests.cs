@@ -42,7 +42,7 @@ public class Gemma2TrainingTests : IDisposable
     static Gemma2Trainable Load(LoraSettings lora, int seed = 1)
     {
         random.manual_seed(seed);
-        return Gemma2Trainable.Load(Folder, "conformance/tiny-f32", lora, CPU, ScalarType.Float32);
+        return Gemma2Trainable.Load(new ResolvedModel("conformance/tiny-f32", Folder, null), lora, CPU, ScalarType.Float32);
     }
 
     static Tensor Logits(ITrainableModel model, Batch batch) =>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using FcTrain.Diagnostics;
 using FcTrain.IO;
+using FcTrain.Models;
 using FcTrain.Training;
 using TorchSharp;
 
@@ -81,7 +82,7 @@ internal static class TrainCommand
                 var device = Trainer.ResolveDevice(options.Device);
                 var data = PackedData.Open(options.Shards, options.MaxSeqLength);
                 torch.random.manual_seed(options.Seed); // the adapter's initialisation
-                var model = Gemma2Trainable.Load(options.Model, options.Model, options.Lora, device, Trainer.ResolveDtype(options.Dtype, device));
+                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Trainer.ResolveDtype(options.Dtype, device));
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
                 if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");
