@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["render-tokenize"] = RenderTokenizeBenchmark.Run,
     ["model"] = ModelBenchmark.Run,
     ["model-load"] = ModelBenchmark.LoadOnly,
+    ["gpu"] = GpuBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
