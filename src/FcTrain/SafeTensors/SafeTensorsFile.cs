@@ -82,7 +82,8 @@ public sealed class SafeTensorsFile
     /// <summary>Reads one tensor into new CPU memory, in the file's dtype.</summary>
     public Tensor Read(string name)
     {
-        var info = Tensors[name];
+        if (!Tensors.TryGetValue(name, out var info))
+            throw FcTrainException.Error("FCT0208", $"no tensor '{name}' in this safetensors file. The checkpoint does not match what loads it.", Path);
         var tensor = empty(info.Shape, ToScalarType(info.DType, Path));
         using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         stream.Position = _dataStart + info.Begin;
