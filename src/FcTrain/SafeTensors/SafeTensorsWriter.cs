@@ -8,7 +8,7 @@ namespace FcTrain.SafeTensors;
 
 /// <summary>
 /// Writes safetensors files as transformers and PEFT expect them: <c>__metadata__</c> with <c>"format": "pt"</c>
-/// (transformers refuses model weights without it), tensors in the given order, header padded with spaces
+/// (transformers refuses model weights without it) unless <paramref name="metadata"/> sets another, tensors in the given order, header padded with spaces
 /// to a multiple of 8 bytes so every tensor is aligned. The file appears atomically.
 /// </summary>
 public static class SafeTensorsWriter
@@ -20,8 +20,10 @@ public static class SafeTensorsWriter
         {
             var header = new Dictionary<string, object>(StringComparer.Ordinal)
             {
+                // "format": "pt" unless the caller says otherwise (fctrain's shards name their own format).
                 ["__metadata__"] = new SortedDictionary<string, string>(
-                    (metadata ?? new Dictionary<string, string>()).Append(new("format", "pt")).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), StringComparer.Ordinal),
+                    new[] { KeyValuePair.Create("format", "pt") }.Concat(metadata ?? new Dictionary<string, string>())
+                        .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), StringComparer.Ordinal),
             };
             long offset = 0;
             foreach (var (name, value) in items)
