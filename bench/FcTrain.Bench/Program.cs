@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["model"] = ModelBenchmark.Run,
     ["model-load"] = ModelBenchmark.LoadOnly,
     ["gpu"] = GpuBenchmark.Run,
+    ["train"] = TrainBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
