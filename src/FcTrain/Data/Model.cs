@@ -52,7 +52,23 @@ public sealed record Conversation(
 public sealed record SplitRule(
     IReadOnlyList<string>? EvalIds = null,  // explicit list of conversation ids, or
     double? EvalFraction = null,            // a stable hash of the id picks this share
-    string Seed = "fctrain");               // salt of that hash
+    string Seed = "fctrain")                // salt of that hash
+{
+    /// <summary>
+    /// The split of a conversation: listed in <see cref="EvalIds"/>, or else picked by the first 8 bytes of
+    /// SHA-256(seed + "\n" + id) read as a fraction of 2^64, which is below <see cref="EvalFraction"/> for that share of ids.
+    /// Stable across machines, runs and the order of files; adding a conversation never moves another.
+    /// </summary>
+    public Split Assign(string id)
+    {
+        if (EvalIds is not null) return EvalIds.Contains(id) ? Split.Eval : Split.Train;
+        if (EvalFraction is not double fraction) return Split.Train;
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{Seed}\n{id}"), hash);
+        double unit = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(hash) / 18446744073709551616.0; // / 2^64
+        return unit < fraction ? Split.Eval : Split.Train;
+    }
+}
 
 /// <summary>How conversations are rendered into text for training.</summary>
 public sealed record TemplateOptions(

@@ -1,4 +1,7 @@
 using System.CommandLine;
+using FcTrain.Data;
+using FcTrain.Diagnostics;
+using FcTrain.IO;
 
 namespace FcTrain.Cli.Commands;
 
@@ -8,12 +11,29 @@ internal static class ValidateCommand
     public static Command Create()
     {
         var paths = new Argument<string[]>("paths") { Description = "Dataset folders or files (default: every dataset under ./datasets).", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("validate", "Validate datasets against the schemas and the rules of the data model.") { paths };
-        command.SetAction(parse =>
-        {
-            Console.Error.WriteLine("fctrain validate: not implemented yet");
-            return ExitCodes.Errors;
-        });
+        var resultFile = new Option<string?>("--result-file") { Description = "Write the validated dataset folders there, one line each (for MSBuild)." };
+        var command = new Command("validate", "Validate datasets against the schemas and the rules of the data model.") { paths, resultFile };
+        command.SetAction(parse => Run(Environment.CurrentDirectory, parse.GetValue(paths) ?? [], parse.GetValue(resultFile), Console.Out));
         return command;
+    }
+
+    /// <summary>Validates from <paramref name="repoRoot"/> (the working directory when run by MSBuild); returns the exit code.</summary>
+    internal static int Run(string repoRoot, IReadOnlyList<string> paths, string? resultFile, TextWriter output)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var result = DatasetLoader.Load(repoRoot, paths);
+        foreach (var diagnostic in result.Diagnostics) output.WriteLine(diagnostic);
+
+        int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
+        int warnings = result.Diagnostics.Count - errors;
+        int eval = result.Datasets.Sum(d => d.Conversations.Count(c => c.Split == Split.Eval));
+        output.WriteLine(
+            $"fctrain validate: {result.Datasets.Count} dataset(s), {result.Datasets.Sum(d => d.Functions.Count)} function(s), "
+            + $"{result.ConversationCount} valid conversation(s) ({result.ConversationCount - eval} train, {eval} eval); "
+            + $"{errors} error(s), {warnings} warning(s) in {started.Elapsed.TotalSeconds:0.00} s.");
+
+        if (resultFile is not null)
+            AtomicFile.WriteAllText(Path.GetFullPath(resultFile, repoRoot), string.Concat(result.Datasets.Select(d => d.Directory + "\n")));
+        return errors > 0 ? ExitCodes.Errors : ExitCodes.Success;
     }
 }

@@ -1,0 +1,40 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace FcTrain.Data;
+
+/// <summary>
+/// The file globs of a dataset manifest, relative to the dataset folder: <c>*</c> and <c>?</c> within one
+/// path segment, <c>**</c> across segments (e.g. <c>conversations/**/*.jsonl</c>). Matching is ordinal (case-sensitive).
+/// </summary>
+internal static class Glob
+{
+    /// <summary>The files under <paramref name="directory"/> matching <paramref name="pattern"/>, as full paths, sorted ordinally.</summary>
+    public static IReadOnlyList<string> Match(string directory, string pattern, IReadOnlyList<string> files)
+    {
+        var regex = ToRegex(pattern.Replace('\\', '/').TrimStart('.', '/'));
+        return files.Where(f => regex.IsMatch(Path.GetRelativePath(directory, f).Replace('\\', '/')))
+                    .Order(StringComparer.Ordinal)
+                    .ToList();
+    }
+
+    private static Regex ToRegex(string pattern)
+    {
+        var text = new StringBuilder("^");
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            if (c == '*' && i + 1 < pattern.Length && pattern[i + 1] == '*')
+            {
+                // "**/" matches zero or more whole folders; a trailing "**" matches everything below.
+                bool slash = i + 2 < pattern.Length && pattern[i + 2] == '/';
+                text.Append(slash ? "(?:[^/]+/)*" : ".*");
+                i += slash ? 2 : 1;
+            }
+            else if (c == '*') text.Append("[^/]*");
+            else if (c == '?') text.Append("[^/]");
+            else text.Append(Regex.Escape(c.ToString()));
+        }
+        return new Regex(text.Append('$').ToString(), RegexOptions.CultureInvariant);
+    }
+}
