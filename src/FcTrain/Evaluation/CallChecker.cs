@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FcTrain.Data;
+using FcTrain.Validation;
 using Json.Schema;
 
 namespace FcTrain.Evaluation;
@@ -17,33 +18,31 @@ public sealed record CallCheck(bool KnownFunction, bool SchemaValid, IReadOnlyLi
 /// </summary>
 public sealed class CallChecker
 {
-    private readonly Dictionary<string, JsonSchema> _schemas = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (JsonSchema Schema, JsonElement Source)> _schemas = new(StringComparer.Ordinal);
 
     public CallChecker(IEnumerable<FunctionDefinition> offered)
     {
         // A registry of its own: parameter schemas may carry an $id, and the same function is offered in many cases.
         var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
         foreach (FunctionDefinition f in offered)
-            if (!_schemas.ContainsKey(f.Name))
-                _schemas[f.Name] = JsonSchema.FromText(f.Parameters.ToJsonString(), build);
+        {
+            if (_schemas.ContainsKey(f.Name)) continue;
+            string text = f.Parameters.ToJsonString();
+            _schemas[f.Name] = (JsonSchema.FromText(text, build), JsonDocument.Parse(text).RootElement.Clone());
+        }
     }
 
     public IReadOnlyCollection<string> Offered => _schemas.Keys;
 
     public CallCheck Check(ParsedToolCall call)
     {
-        if (!_schemas.TryGetValue(call.Name, out JsonSchema? schema))
+        if (!_schemas.TryGetValue(call.Name, out var schema))
             return new CallCheck(false, false, [$"'{call.Name}' is not one of the offered functions ({string.Join(", ", _schemas.Keys.Order(StringComparer.Ordinal))})"]);
         using JsonDocument instance = JsonDocument.Parse(call.Arguments.ToJsonString());
-        EvaluationResults results = schema.Evaluate(instance.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (results.IsValid) return new CallCheck(true, true, []);
-        var errors = new List<string>();
-        foreach (EvaluationResults detail in (results.Details ?? []).Prepend(results))
-            if (detail.Errors is { Count: > 0 } messages)
-                foreach ((string keyword, string message) in messages)
-                    errors.Add($"{Where(detail.InstanceLocation.ToString())}: {message} ({keyword})");
-        if (errors.Count == 0) errors.Add("the arguments do not match the parameters schema");
-        return new CallCheck(true, false, errors.Distinct().Order(StringComparer.Ordinal).ToList());
+        IReadOnlyList<string> errors = SchemaErrors.Evaluate(schema.Schema, schema.Source, instance.RootElement)
+            .Select(e => $"{Where(e.Pointer)}: {e.Message} ({e.Keyword})")
+            .ToList();
+        return new CallCheck(true, errors.Count == 0, errors);
     }
 
     private static string Where(string pointer) => pointer.Length == 0 ? "arguments" : "arguments" + pointer;
