@@ -40,7 +40,9 @@ public sealed class CallChecker
             return new CallCheck(false, false, [$"'{call.Name}' is not one of the offered functions ({string.Join(", ", _schemas.Keys.Order(StringComparer.Ordinal))})"]);
         using JsonDocument instance = JsonDocument.Parse(call.Arguments.ToJsonString());
         IReadOnlyList<string> errors = SchemaErrors.Evaluate(schema.Schema, schema.Source, instance.RootElement)
-            .Select(e => $"{Where(e.Pointer)}: {e.Message} ({e.Keyword})")
+            .Select(e => e.IsUnknownProperty
+                ? $"{Where(e.Pointer)}: '{e.PropertyName}' is not a parameter here (allowed: {string.Join(", ", e.AllowedProperties!)}) (additionalProperties)"
+                : $"{Where(e.Pointer)}: {e.Message} ({e.Keyword})")
             .ToList();
         return new CallCheck(true, errors.Count == 0, errors);
     }

@@ -22,7 +22,7 @@ public static class CanonicalJson
         JsonObject obj => new JsonObject(obj.OrderBy(p => p.Key, StringComparer.Ordinal)
             .Select(p => KeyValuePair.Create(p.Key, Normalize(p.Value)))),
         JsonArray array => new JsonArray(array.Select(Normalize).ToArray()),
-        JsonValue value when value.GetValueKind() == JsonValueKind.Number => JsonValue.Create(NumberValue(value)),
+        JsonValue value when value.GetValueKind() == JsonValueKind.Number => NumberValue(value),
         _ => node.DeepClone(),
     };
 

@@ -26,22 +26,39 @@ public sealed class LineDiff
 
     public bool HasChanges => _script.Any(s => s.Op != Op.Same);
 
-    /// <summary>The names of the sections (matches of <paramref name="section"/>'s group 1) that hold a changed line, in order.</summary>
+    /// <summary>
+    /// The sections whose text differs, was added or was removed (new order first, then removed ones).
+    /// A line matching <paramref name="section"/> starts a section (group 1 names it); the section is that
+    /// line and the lines below it indented at least as deep. Compared by name, not by line alignment, so
+    /// a removed case never reads as a change of its neighbour; trailing commas are ignored (appending an
+    /// array element adds one to the element before).
+    /// </summary>
     public IReadOnlyList<string> ChangedSections(Regex section)
     {
-        var names = new List<string>();
-        foreach (var (op, o, n) in _script)
-        {
-            string? name = op switch
-            {
-                Op.Delete => SectionAt(_old, o, section),
-                Op.Insert => SectionAt(_new, n, section),
-                _ => null,
-            };
-            if (name is not null && !names.Contains(name)) names.Add(name);
-        }
-        return names;
+        var before = Sections(_old, section).ToDictionary(s => s.Name, s => s.Text, StringComparer.Ordinal);
+        var after = Sections(_new, section);
+        var changed = after.Where(s => !before.TryGetValue(s.Name, out string? text) || text != s.Text).Select(s => s.Name).ToList();
+        changed.AddRange(before.Keys.Except(after.Select(s => s.Name)).Order(StringComparer.Ordinal));
+        return changed.Distinct().ToList();
     }
+
+    private static List<(string Name, string Text)> Sections(string[] lines, Regex section)
+    {
+        var sections = new List<(string, string)>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (section.Match(lines[i]) is not { Success: true } m) continue;
+            // The section is its header and the lines after it indented at least as deep (the rest of its object).
+            int indent = Indent(lines[i]);
+            var text = new StringBuilder().AppendLine(lines[i].TrimEnd().TrimEnd(','));
+            for (int j = i + 1; j < lines.Length && Indent(lines[j]) >= indent && !section.IsMatch(lines[j]); j++)
+                text.AppendLine(lines[j].TrimEnd().TrimEnd(','));
+            sections.Add((m.Groups[1].Value, text.ToString()));
+        }
+        return sections;
+    }
+
+    private static int Indent(string line) => line.Length - line.TrimStart().Length;
 
     /// <summary>The diff in unified format with <paramref name="context"/> lines around each change.</summary>
     public string Format(string oldName, string newName, Regex? section = null, int context = 3)
@@ -65,7 +82,7 @@ public sealed class LineDiff
             var hunk = _script.GetRange(start, end - start + 1);
             int oldStart = hunk[0].Old, newStart = hunk[0].New;
             int oldCount = hunk.Count(s => s.Op != Op.Insert), newCount = hunk.Count(s => s.Op != Op.Delete);
-            string? name = section is null ? null : SectionAt(_old, Math.Max(0, oldStart - 1), section, raw: true);
+            string? name = section is null ? null : SectionLine(_old, oldStart - 1, section);
             sb.Append($"@@ -{oldStart + (oldCount > 0 ? 1 : 0)},{oldCount} +{newStart + (newCount > 0 ? 1 : 0)},{newCount} @@");
             sb.AppendLine(name is null ? "" : " " + name.Trim());
             foreach (var (op, o, n) in hunk)
@@ -75,11 +92,11 @@ public sealed class LineDiff
         return sb.ToString();
     }
 
-    // The section line at or before `line`: its group 1, or (raw) the whole line.
-    private static string? SectionAt(string[] lines, int line, Regex section, bool raw = false)
+    // The nearest section line at or before `line` (git's hunk-header "function context").
+    private static string? SectionLine(string[] lines, int line, Regex section)
     {
         for (int k = Math.Min(line, lines.Length - 1); k >= 0; k--)
-            if (section.Match(lines[k]) is { Success: true } m) return raw ? lines[k] : m.Groups[1].Value;
+            if (section.IsMatch(lines[k])) return lines[k];
         return null;
     }
 
