@@ -25,8 +25,12 @@ public sealed record SnapshotResult(
 /// <summary>How a kind of snapshot is compared and shown.</summary>
 /// <param name="Scrubbers">Rewrites applied to the received text before comparing: volatile parts (paths, times) become stable tokens.</param>
 /// <param name="Section">A line pattern whose group 1 names a section (a case); changed sections are listed and head each diff hunk.</param>
-public sealed record SnapshotSettings(IReadOnlyList<Func<string, string>> Scrubbers, Regex? Section = null)
+/// <param name="DisplayRoot">Paths in diffs are shown relative to this folder (the repository root), with '/'.</param>
+public sealed record SnapshotSettings(IReadOnlyList<Func<string, string>> Scrubbers, Regex? Section = null, string? DisplayRoot = null)
 {
+    public string Display(string path) =>
+        DisplayRoot is null ? path : Path.GetRelativePath(DisplayRoot, Path.GetFullPath(path)).Replace('\\', '/');
+
     public static readonly SnapshotSettings Default = new([]);
 
     /// <summary>Replaces each occurrence of <paramref name="value"/> (e.g. the repository root) with <paramref name="token"/>.</summary>
@@ -76,7 +80,7 @@ public static class Snapshot
             return new SnapshotResult(SnapshotStatus.Matched, verifiedPath, receivedPath, "", []);
         }
         var diff = LineDiff.Of(verified ?? "", text);
-        string shown = diff.Format(verifiedPath, receivedPath, settings.Section);
+        string shown = diff.Format(settings.Display(verifiedPath), settings.Display(receivedPath), settings.Section);
         IReadOnlyList<string> sections = settings.Section is null ? [] : diff.ChangedSections(settings.Section);
         if (accept)
         {

@@ -28,8 +28,9 @@ public static class ToolCallSnapshot
 
     public static string SplitName(Split split) => split == Split.Train ? "train" : "eval";
 
-    public static string VerifiedPath(Dataset dataset, Split split) =>
-        Path.Combine(dataset.Directory, "snapshots", SplitName(split) + ".verified.json");
+    /// <summary>The verified file of a dataset and split (full path; <see cref="Dataset.Directory"/> is relative to the repository root).</summary>
+    public static string VerifiedPath(string repoRoot, Dataset dataset, Split split) =>
+        Path.GetFullPath(Path.Combine(repoRoot, dataset.Directory, "snapshots", SplitName(split) + ".verified.json"));
 
     /// <summary>The snapshot text of one dataset's cases (ordered as given: by conversation id and turn).</summary>
     public static string Render(string datasetName, Split split, IEnumerable<CaseResult> results)
@@ -45,5 +46,24 @@ public static class ToolCallSnapshot
 
     /// <summary>Settings for these files: repository paths scrubbed, sections are cases.</summary>
     public static SnapshotSettings Settings(string repoRoot) =>
-        new([SnapshotSettings.Replace(Path.GetFullPath(repoRoot).TrimEnd('/', '\\'), "{RepoRoot}"), SnapshotSettings.DateTimes, SnapshotSettings.Guids], CaseLine);
+        new([SnapshotSettings.Replace(Path.GetFullPath(repoRoot).TrimEnd('/', '\\'), "{RepoRoot}"), SnapshotSettings.DateTimes, SnapshotSettings.Guids],
+            CaseLine, Path.GetFullPath(repoRoot));
+
+    /// <summary>
+    /// Checks (or with <paramref name="accept"/> updates) the snapshot of each dataset that has cases in the
+    /// report's split, in dataset order.
+    /// </summary>
+    public static IReadOnlyList<SnapshotResult> Check(EvalReport report, IReadOnlyList<Dataset> datasets, string repoRoot, bool accept)
+    {
+        var settings = Settings(repoRoot);
+        var outcomes = new List<SnapshotResult>();
+        foreach (Dataset dataset in datasets.OrderBy(d => d.Manifest.Name, StringComparer.Ordinal))
+        {
+            var results = report.Results.Where(r => r.Case.Dataset == dataset.Manifest.Name).ToList();
+            if (results.Count == 0) continue;
+            string text = Render(dataset.Manifest.Name, report.Split, results);
+            outcomes.Add(Snapshot.Verify(VerifiedPath(repoRoot, dataset, report.Split), text, settings, accept));
+        }
+        return outcomes;
+    }
 }

@@ -8,15 +8,6 @@ public class EvalReportTests
     private static IReadOnlyList<EvalCase> AllCases(Split split) =>
         SampleData.Datasets.SelectMany(d => EvalCase.From(d, split)).ToList();
 
-    /// <summary>The gold turn written back in the course format: what a perfect model generates.</summary>
-    private static string Render(Message gold)
-    {
-        string think = gold.Thinking is null ? "" : $"<think>{gold.Thinking}</think>";
-        string calls = string.Concat((gold.ToolCalls ?? []).Select(c =>
-            $"<tool_call>\n{{\"name\": \"{c.Name}\", \"arguments\": {c.Arguments.ToJsonString()}}}\n</tool_call>"));
-        return think + calls + (gold.Text ?? "") + "<end_of_turn>";
-    }
-
     private static EvalReport Score(Split split, Func<EvalCase, string> generate) =>
         new("test", null, split, AllCases(split).Select(c => CaseResult.Score(c, generate(c), new CallChecker(c.Offered))).ToList());
 
@@ -38,7 +29,7 @@ public class EvalReportTests
     [Fact]
     public void PerfectModel_ScoresFull()
     {
-        var report = Score(Split.Train, c => Render(c.Gold));
+        var report = Score(Split.Train, c => SampleData.RenderGold(c.Gold));
         var total = report.Total;
         Assert.Equal(total.Cases, total.Accuracy.Count);
         Assert.Equal(total.NameAccuracy.Total, total.ArgumentsExact.Count);
@@ -97,7 +88,7 @@ public class EvalReportTests
     [Fact]
     public void Table_AndJson_HoldEveryCategory()
     {
-        var report = Score(Split.Train, c => c.Category == CaseCategory.Multiple ? "<tool_call>{broken</tool_call>" : Render(c.Gold));
+        var report = Score(Split.Train, c => c.Category == CaseCategory.Multiple ? "<tool_call>{broken</tool_call>" : SampleData.RenderGold(c.Gold));
         string table = report.FormatTable();
         foreach (var m in report.ByCategory) Assert.Contains(m.Category, table);
         Assert.Contains("total", table);
