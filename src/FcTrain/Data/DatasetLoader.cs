@@ -25,10 +25,11 @@ public static class DatasetLoader
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string manifest in FindManifests(root, paths, diagnostics))
         {
-            if (new DatasetReader(root, manifest, options).Read(diagnostics) is not { } dataset) continue;
+            var reader = new DatasetReader(root, manifest, options);
+            if (reader.Read(diagnostics) is not { } dataset) continue;
             if (names.TryAdd(dataset.Manifest.Name, dataset.Manifest.Source.File)) datasets.Add(dataset);
-            else diagnostics.Add(new Diagnostic(dataset.Manifest.Source.File, 1, 1, Severity.Error, DiagnosticCodes.Duplicate,
-                $"/name: dataset name '{dataset.Manifest.Name}' is already used by {names[dataset.Manifest.Name]}. Give each dataset its own name."));
+            else diagnostics.Add(reader.ManifestRecord!.Error("/name", DiagnosticCodes.Duplicate,
+                $"dataset name '{dataset.Manifest.Name}' is already used by {names[dataset.Manifest.Name]}. Give each dataset its own name."));
         }
         var sorted = diagnostics
             .OrderBy(d => d.File, StringComparer.Ordinal).ThenBy(d => d.Line).ThenBy(d => d.Column)
@@ -47,9 +48,9 @@ public static class DatasetLoader
             string full = Path.GetFullPath(path, root);
             if (Directory.Exists(full))
             {
-                int before = manifests.Count;
-                manifests.UnionWith(Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories));
-                if (manifests.Count == before)
+                var found = Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories).ToList();
+                manifests.UnionWith(found);
+                if (found.Count == 0)
                     diagnostics.Add(new Diagnostic(Relative(root, full), 0, 0, Severity.Error, DiagnosticCodes.PathNotFound,
                         $"no {DatasetReader.ManifestName} in this folder or below it, so there is no dataset to validate. Add a {DatasetReader.ManifestName} (see schemas/dataset.v1.schema.json)."));
             }
@@ -90,14 +91,17 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
 
     private readonly string _directory = Path.GetDirectoryName(manifestPath)!;
 
+    /// <summary>The manifest as read, once <see cref="Read"/> got that far.</summary>
+    public JsonRecord? ManifestRecord { get; private set; }
+
     public Dataset? Read(List<Diagnostic> diagnostics)
     {
         string manifestFile = DatasetLoader.Relative(root, manifestPath);
-        var read = DataFileReader.Read(manifestPath, manifestFile, DataKind.Dataset, options, diagnostics);
+        var (read, _) = DataFileReader.Read(manifestPath, manifestFile, DataKind.Dataset, options, diagnostics);
         if (read.Count == 0) return null;
-        var (manifestRecord, manifestDocument) = read[0];
+        var manifestRecord = ManifestRecord = read[0].Json;
         DatasetManifest manifest;
-        using (manifestDocument) manifest = ModelReader.Manifest(manifestDocument.RootElement, new SourceSpan(manifestFile, 1, 1));
+        using (read[0].Document) manifest = ModelReader.Manifest(read[0].Document.RootElement, new SourceSpan(manifestFile, 1, 1));
 
         // Everything in the folder a glob may name; snapshot files of the evaluation live beside the data.
         var files = Directory.EnumerateFiles(_directory, "*", SearchOption.AllDirectories)
@@ -106,35 +110,40 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         var functionFiles = Expand(manifest.Functions, "/functions", files, manifestRecord, diagnostics);
         var conversationFiles = Expand(manifest.Conversations, "/conversations", files, manifestRecord, diagnostics);
 
-        var functions = ReadFunctions(functionFiles, diagnostics);
-        var (conversations, called) = ReadConversations(conversationFiles, functions, diagnostics);
+        var (functions, functionsComplete) = ReadFunctions(functionFiles, diagnostics);
+        var (conversations, called, conversationsComplete) = ReadConversations(conversationFiles, functions, functionsComplete, diagnostics);
 
-        // Rules across files.
+        // Rules across files. Those that need every record are skipped while some file is unreadable,
+        // rather than reporting consequences of an error already reported.
         var ids = new Dictionary<string, Conversation>(StringComparer.Ordinal);
-        var unique = new List<Conversation>();
-        foreach (var (conversation, record) in conversations)
+        var valid = new List<Conversation>();
+        foreach (var (conversation, record, ok) in conversations)
         {
-            if (ids.TryAdd(conversation.Id, conversation)) { unique.Add(conversation); continue; }
+            if (ids.TryAdd(conversation.Id, conversation))
+            {
+                if (ok) valid.Add(conversation);
+                continue;
+            }
             var first = ids[conversation.Id].Source;
             diagnostics.Add(record.Error("/id", DiagnosticCodes.Duplicate,
                 $"conversation id '{conversation.Id}' is already used by {first.File}{(first.Line > 1 ? $" line {first.Line}" : "")}. Give each conversation of a dataset its own id."));
         }
-        if (manifest.Split.EvalIds is { } evalIds)
+        if (manifest.Split.EvalIds is { } evalIds && conversationsComplete)
         {
             for (int i = 0; i < evalIds.Count; i++)
                 if (!ids.ContainsKey(evalIds[i]))
                     diagnostics.Add(manifestRecord.Error($"/split/eval_ids/{i}", DiagnosticCodes.UnknownEvalId,
                         $"no conversation of this dataset has the id '{evalIds[i]}', so it cannot be held out for evaluation. Fix the id or remove it."));
         }
-        foreach (var function in functions.Values.Where(f => !called.Contains(f.Definition.Name)))
+        foreach (var function in functions.Values.Where(f => conversationsComplete && !called.Contains(f.Definition.Name)))
             diagnostics.Add(function.Record.Warning("/name", DiagnosticCodes.FunctionNeverCalled,
                 $"'{function.Definition.Name}' is never called by any conversation of this dataset, so the model never learns to use it. Add conversations that call it, or remove it."));
 
         return new Dataset(
             manifest,
             DatasetLoader.Relative(root, _directory),
-            functions.Values.Where(f => f.Arguments is not null).Select(f => f.Definition).ToList(),
-            unique.Select(c => (c, manifest.Split.Assign(c.Id))).ToList());
+            functions.Values.Where(f => f.Valid).Select(f => f.Definition).ToList(),
+            valid.Select(c => (c, manifest.Split.Assign(c.Id))).ToList());
     }
 
     private List<string> Expand(IReadOnlyList<string> globs, string pointer, List<string> files, JsonRecord manifest, List<Diagnostic> diagnostics)
@@ -151,21 +160,25 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         return matched.ToList();
     }
 
-    /// <summary>Reads and compiles the function files (in parallel), by name; duplicates are reported.</summary>
-    private Dictionary<string, CompiledFunction> ReadFunctions(List<string> files, List<Diagnostic> diagnostics)
+    /// <summary>Reads and compiles the function files (in parallel), by name; duplicates are reported.
+    /// Complete when every file could be read (no record left out).</summary>
+    private (Dictionary<string, CompiledFunction> Functions, bool Complete) ReadFunctions(List<string> files, List<Diagnostic> diagnostics)
     {
         var perFile = new (List<CompiledFunction> Functions, List<Diagnostic> Diagnostics)[files.Count];
+        int unreadable = 0;
         Parallel.For(0, files.Count, i =>
         {
             var found = new List<CompiledFunction>();
             var local = new List<Diagnostic>();
             string file = DatasetLoader.Relative(root, files[i]);
-            foreach (var (record, document) in DataFileReader.Read(files[i], file, DataKind.Function, options, local))
+            var (records, complete) = DataFileReader.Read(files[i], file, DataKind.Function, options, local);
+            if (!complete) Interlocked.Increment(ref unreadable);
+            foreach (var (record, document, clean) in records)
             {
                 using (document)
                 {
                     var function = ModelReader.Function(document.RootElement, new SourceSpan(file, record.FirstLine, 1));
-                    found.Add(FunctionRules.Compile(function, record, document.RootElement, local));
+                    found.Add(FunctionRules.Compile(function, record, document.RootElement, clean, local));
                 }
             }
             perFile[i] = (found, local);
@@ -181,33 +194,39 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
                     $"function '{function.Definition.Name}' is already defined in {functions[function.Definition.Name].Record.File}. Rename one of them or delete the copy."));
             }
         }
-        return functions;
+        return (functions, unreadable == 0);
     }
 
-    /// <summary>Reads and checks the conversation files (in parallel); returns the valid conversations in file order and the functions called.</summary>
-    private (List<(Conversation, JsonRecord)> Conversations, HashSet<string> Called) ReadConversations(
-        List<string> files, IReadOnlyDictionary<string, CompiledFunction> functions, List<Diagnostic> diagnostics)
+    /// <summary>
+    /// Reads and checks the conversation files (in parallel). Returns every conversation that passed the schema
+    /// in file order (Valid: it also passed the rules), the functions called, and whether every record was readable.
+    /// </summary>
+    private (List<(Conversation Conversation, JsonRecord Record, bool Valid)> Conversations, HashSet<string> Called, bool Complete) ReadConversations(
+        List<string> files, IReadOnlyDictionary<string, CompiledFunction> functions, bool functionsComplete, List<Diagnostic> diagnostics)
     {
-        var perFile = new (List<(Conversation, JsonRecord)> Conversations, HashSet<string> Called, List<Diagnostic> Diagnostics)[files.Count];
+        var perFile = new (List<(Conversation, JsonRecord, bool)> Conversations, HashSet<string> Called, List<Diagnostic> Diagnostics)[files.Count];
+        int unreadable = 0;
         Parallel.For(0, files.Count, i =>
         {
-            var found = new List<(Conversation, JsonRecord)>();
+            var found = new List<(Conversation, JsonRecord, bool)>();
             var called = new HashSet<string>(StringComparer.Ordinal);
             var local = new List<Diagnostic>();
             string file = DatasetLoader.Relative(root, files[i]);
-            foreach (var (record, document) in DataFileReader.Read(files[i], file, DataKind.Conversation, options, local))
+            var (records, complete) = DataFileReader.Read(files[i], file, DataKind.Conversation, options, local);
+            if (!complete) Interlocked.Increment(ref unreadable);
+            foreach (var (record, document, clean) in records)
             {
                 using (document)
                 {
                     var conversation = ModelReader.Conversation(document.RootElement, new SourceSpan(file, record.FirstLine, 1));
                     int before = local.Count;
-                    ConversationRules.Check(conversation, record, document.RootElement, functions, called, local);
-                    if (!local.Skip(before).Any(d => d.Severity == Severity.Error)) found.Add((conversation, record));
+                    ConversationRules.Check(conversation, record, document.RootElement, functions, functionsComplete, called, local);
+                    found.Add((conversation, record, clean && !local.Skip(before).Any(d => d.Severity == Severity.Error)));
                 }
             }
             perFile[i] = (found, called, local);
         });
-        var conversations = new List<(Conversation, JsonRecord)>();
+        var conversations = new List<(Conversation, JsonRecord, bool)>();
         var allCalled = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (found, called, local) in perFile)
         {
@@ -215,6 +234,6 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
             allCalled.UnionWith(called);
             diagnostics.AddRange(local);
         }
-        return (conversations, allCalled);
+        return (conversations, allCalled, unreadable == 0);
     }
 }

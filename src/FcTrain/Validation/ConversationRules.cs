@@ -11,9 +11,9 @@ namespace FcTrain.Validation;
 /// </summary>
 internal static class ConversationRules
 {
-    /// <summary>Checks a conversation; adds the names of the functions it calls to <paramref name="called"/>.</summary>
+    /// <summary>Checks a conversation (<paramref name="functionsComplete"/>: every function file was readable); adds the names of the functions it calls to <paramref name="called"/>.</summary>
     public static void Check(Conversation conversation, JsonRecord record, JsonElement root,
-        IReadOnlyDictionary<string, CompiledFunction> functions, ISet<string> called, ICollection<Diagnostic> diagnostics)
+        IReadOnlyDictionary<string, CompiledFunction> functions, bool functionsComplete, ISet<string> called, ICollection<Diagnostic> diagnostics)
     {
         var offered = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < conversation.Functions.Count; i++)
@@ -22,9 +22,9 @@ internal static class ConversationRules
             if (!offered.Add(name))
                 diagnostics.Add(record.Error($"/functions/{i}", DiagnosticCodes.Duplicate,
                     $"'{name}' is offered twice. Remove the second entry."));
-            else if (!functions.ContainsKey(name))
+            else if (functionsComplete && !functions.ContainsKey(name)) // else its file may be the unreadable one
                 diagnostics.Add(record.Error($"/functions/{i}", DiagnosticCodes.UnknownFunction,
-                    $"offers '{name}', which no function file of this dataset defines{Suggest(name, functions.Keys)}. Add functions/{name}.json or fix the name."));
+                    $"offers '{name}', which no function file of this dataset defines{NameHints.DidYouMean(name, functions.Keys)}. Add functions/{name}.json or fix the name."));
         }
 
         var messages = conversation.Messages;
@@ -37,7 +37,7 @@ internal static class ConversationRules
             var m = messages[i];
             string at = $"/messages/{i}";
             CheckShape(m, at, record, diagnostics);
-            CheckOrder(m, previous, at, record, diagnostics);
+            CheckOrder(m, i, previous, at, record, diagnostics);
 
             if (m.Role is Role.User or Role.Assistant)
             {
@@ -52,11 +52,11 @@ internal static class ConversationRules
             {
                 anyAssistant = true;
                 var calls = m.ToolCalls ?? [];
-                var args = calls.Count > 0 ? root.GetProperty("messages")[i].GetProperty("tool_calls") : default;
+                var callsJson = calls.Count > 0 ? root.GetProperty("messages")[i].GetProperty("tool_calls") : default;
                 for (int j = 0; j < calls.Count; j++)
                 {
                     string pointer = $"{at}/tool_calls/{j}";
-                    CheckCall(calls[j], pointer, args[j].GetProperty("arguments"), offered, functions, record, called, diagnostics);
+                    CheckCall(calls[j], pointer, callsJson[j].GetProperty("arguments"), offered, functions, record, called, diagnostics);
                     if (calls[j].Id is string id && !callIds.TryAdd(id, pointer))
                         diagnostics.Add(record.Error($"{pointer}/id", DiagnosticCodes.Duplicate,
                             $"call id '{id}' is already used by {callIds[id]}. Give each call of a conversation its own id."));
@@ -67,7 +67,7 @@ internal static class ConversationRules
             {
                 Answer(m, at, pending, callIds, record, diagnostics);
             }
-            previous = m.Role;
+            if (m.Role != Role.System) previous = m.Role; // a misplaced system message is reported once, not again by the next turn
         }
         if (!anyAssistant)
             diagnostics.Add(record.Warning("/messages", DiagnosticCodes.NoAssistantTurn,
@@ -86,14 +86,18 @@ internal static class ConversationRules
         if (m.Role != Role.Tool && m.ToolCallId is not null) Reject("tool_call_id", "it links a tool response to its call. Remove it, or make this a tool message.");
         if (m.Role != Role.Tool && m.Name is not null) Reject("name", "it names the function a tool response answers. Remove it, or make this a tool message.");
 
+        if (m.Role == Role.Assistant && m.Content is not null && m.Text is null)
+            diagnostics.Add(record.Error($"{at}/content", DiagnosticCodes.MessageShape,
+                "an assistant's 'content' must be text; put calls in 'tool_calls' and structured results in tool messages."));
+
+        // Fields a role needs. Where the object has an unknown property, a missing field is most likely the
+        // misspelt one, already reported.
+        if (record.ObjectsWithUnknownProperties.Contains(at)) return;
         if (m.Role is Role.System or Role.User && m.Text is null)
             diagnostics.Add(record.Error(m.Content is null ? at : $"{at}/content", DiagnosticCodes.MessageShape,
                 $"a {role} message needs 'content' as a string. Write the {role} text there."));
         if (m.Role == Role.Assistant)
         {
-            if (m.Content is not null && m.Text is null)
-                diagnostics.Add(record.Error($"{at}/content", DiagnosticCodes.MessageShape,
-                    "an assistant's 'content' must be text; put calls in 'tool_calls' and structured results in tool messages."));
             if (m.Content is null && m.ToolCalls is null)
                 diagnostics.Add(record.Error(at, DiagnosticCodes.MessageShape,
                     "an assistant message needs 'content' (the reply) or 'tool_calls' (the calls), or both; 'thinking' alone renders an empty turn."));
@@ -114,14 +118,14 @@ internal static class ConversationRules
     /// assistant turn with calls may be followed by tool responses and another assistant turn.
     /// A tool message out of place is reported as a response without a call.
     /// </summary>
-    private static void CheckOrder(Message m, Role? previous, string at, JsonRecord record, ICollection<Diagnostic> diagnostics)
+    private static void CheckOrder(Message m, int index, Role? previous, string at, JsonRecord record, ICollection<Diagnostic> diagnostics)
     {
         string? problem = (m.Role, previous) switch
         {
-            (Role.System, not null) => "a system message may only come first. Merge it into the first system message.",
+            (Role.System, _) when index > 0 => "a system message may only come first. Merge it into the first system message.",
             (Role.User, Role.User) => "two user turns in a row. Merge them into one user message (chat templates require user and assistant to alternate).",
             (Role.User, Role.Tool) => "a user turn follows tool results; the assistant must answer them first. Add an assistant message before this one.",
-            (Role.Assistant, null or Role.System) => "the conversation must start with a user turn (after an optional system message). Add the user's request first.",
+            (Role.Assistant, null) => "the conversation must start with a user turn (after an optional system message). Add the user's request first.",
             (Role.Assistant, Role.Assistant) => "two assistant turns in a row. Merge them into one assistant message.",
             _ => null,
         };
@@ -136,7 +140,7 @@ internal static class ConversationRules
         if (!offered.Contains(call.Name))
         {
             diagnostics.Add(record.Error($"{pointer}/name", DiagnosticCodes.CallNotOffered,
-                $"calls '{call.Name}', which this conversation does not offer{Suggest(call.Name, offered)}; the model only sees the offered functions. "
+                $"calls '{call.Name}', which this conversation does not offer{NameHints.DidYouMean(call.Name, offered)}; the model only sees the offered functions. "
                 + $"Add '{call.Name}' to 'functions' or call one of: {(offered.Count > 0 ? string.Join(", ", offered) : "(none offered)")}."));
             return;
         }
@@ -190,12 +194,5 @@ internal static class ConversationRules
         }
         else return; // reported by CheckShape
         pending.RemoveAt(index);
-    }
-
-    private static string Suggest(string name, IEnumerable<string> known)
-    {
-        string? near = known.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)
-            || k.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(k, StringComparison.OrdinalIgnoreCase));
-        return near is null ? "" : $" (did you mean '{near}'?)";
     }
 }

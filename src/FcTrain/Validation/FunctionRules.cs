@@ -5,13 +5,16 @@ using Json.Schema;
 
 namespace FcTrain.Validation;
 
-/// <summary>A function with its <c>parameters</c> compiled once, to check the arguments of every call to it.</summary>
-internal sealed record CompiledFunction(FunctionDefinition Definition, JsonRecord Record, JsonSchema? Arguments, JsonElement ParametersSource);
+/// <summary>
+/// A function with its <c>parameters</c> compiled once, to check the arguments of every call to it
+/// (<see cref="Arguments"/> is null when they do not compile). Valid: no problem found in its file.
+/// </summary>
+internal sealed record CompiledFunction(FunctionDefinition Definition, JsonRecord Record, JsonSchema? Arguments, JsonElement ParametersSource, bool Valid);
 
 /// <summary>Rules of one function file beyond its schema: <c>parameters</c> must compile and be coherent.</summary>
 internal static class FunctionRules
 {
-    public static CompiledFunction Compile(FunctionDefinition function, JsonRecord record, JsonElement root, ICollection<Diagnostic> diagnostics)
+    public static CompiledFunction Compile(FunctionDefinition function, JsonRecord record, JsonElement root, bool clean, ICollection<Diagnostic> diagnostics)
     {
         var parameters = root.GetProperty("parameters").Clone();
         JsonSchema? schema = null;
@@ -42,6 +45,6 @@ internal static class FunctionRules
                 i++;
             }
         }
-        return new CompiledFunction(function, record, schema, parameters);
+        return new CompiledFunction(function, record, schema, parameters, clean && schema is not null);
     }
 }

@@ -29,6 +29,10 @@ internal sealed class JsonRecord
     /// <summary>The 1-based line of the file on which <see cref="Bytes"/> starts.</summary>
     public int FirstLine { get; }
 
+    /// <summary>JSON pointers of the objects holding an unknown property (already reported): a missing field
+    /// there is most likely the misspelt one, so the rules do not report it again.</summary>
+    public HashSet<string> ObjectsWithUnknownProperties { get; } = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Parses a record. On invalid UTF-8 or malformed JSON, reports it (with line and column) and returns null.
     /// The document must be disposed by the caller.
@@ -189,6 +193,20 @@ internal static class JsonPointerText
     public static string Escape(string token) => token.Replace("~", "~0").Replace("/", "~1");
 
     public static string Unescape(string token) => token.Replace("~1", "/").Replace("~0", "~");
+
+    /// <summary>The value at a pointer, or null when there is none.</summary>
+    public static JsonElement? Resolve(JsonElement root, string pointer)
+    {
+        JsonElement node = root;
+        foreach (string token in pointer.Split('/').Skip(1))
+        {
+            string name = Unescape(token);
+            if (node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var next)) node = next;
+            else if (node.ValueKind == JsonValueKind.Array && int.TryParse(name, out int i) && i >= 0 && i < node.GetArrayLength()) node = node[i];
+            else return null;
+        }
+        return node;
+    }
 
     /// <summary>How a pointer is shown in messages: the root is "/" rather than the empty string.</summary>
     public static string Show(string pointer) => pointer.Length == 0 ? "/" : pointer;

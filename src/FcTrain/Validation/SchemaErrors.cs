@@ -27,14 +27,15 @@ internal static class SchemaErrors
         // Valid data, the common case, takes the short-circuiting Flag evaluation only.
         if (schema.Evaluate(instance, Fast).IsValid) return [];
         var errors = new List<SchemaError>();
-        Collect(schema.Evaluate(instance, Detailed), schemaSource, errors);
+        var results = schema.Evaluate(instance, Detailed);
+        Collect(results, parent: null, results.SchemaLocation.GetLeftPart(UriPartial.Query), schemaSource, errors);
         return errors
             .DistinctBy(e => (e.Pointer, e.Keyword, e.Message))
             .OrderBy(e => e.Pointer, StringComparer.Ordinal)
             .ToList();
     }
 
-    private static void Collect(EvaluationResults result, JsonElement schemaSource, List<SchemaError> errors)
+    private static void Collect(EvaluationResults result, EvaluationResults? parent, string rootBase, JsonElement schemaSource, List<SchemaError> errors)
     {
         if (result.IsValid) return;
         string pointer = result.InstanceLocation.ToString();
@@ -42,30 +43,33 @@ internal static class SchemaErrors
         {
             foreach (var (keyword, message) in result.Errors)
             {
-                string fragment = Uri.UnescapeDataString(result.SchemaLocation.Fragment.TrimStart('#'));
-                IReadOnlyList<string>? allowed = fragment.EndsWith("/additionalProperties", StringComparison.Ordinal)
-                    ? PropertiesAt(schemaSource, fragment[..^"/additionalProperties".Length])
-                    : null;
-                errors.Add(new SchemaError(pointer, keyword, message, allowed));
+                if (result.EvaluationPath.ToString().EndsWith("/additionalProperties", StringComparison.Ordinal))
+                {
+                    // The false schema of "additionalProperties" reports at the property; the object's schema
+                    // (the parent's location; the false schema's own location is not reliable) lists what is allowed.
+                    var allowed = parent is not null && Fragment(parent, rootBase) is string at ? JsonPointerText.Resolve(schemaSource, at) : null;
+                    errors.Add(new SchemaError(pointer, keyword, message, Names(allowed, "properties") ?? []));
+                    continue;
+                }
+                string text = message;
+                if (keyword == "enum" && Fragment(result, rootBase) is string fragment && JsonPointerText.Resolve(schemaSource, fragment) is { } node
+                    && node.ValueKind == JsonValueKind.Object && node.TryGetProperty("enum", out var values) && values.ValueKind == JsonValueKind.Array)
+                    text = $"{message.TrimEnd('.')}: {string.Join(", ", values.EnumerateArray().Select(v => v.GetRawText()))}";
+                errors.Add(new SchemaError(pointer, keyword, text, null));
             }
         }
         if (result.Details is not null)
-            foreach (var child in result.Details) Collect(child, schemaSource, errors);
+            foreach (var child in result.Details) Collect(child, result, rootBase, schemaSource, errors);
     }
 
-    /// <summary>The names under "properties" of the subschema at <paramref name="fragment"/>, when it is in <paramref name="schemaSource"/>.</summary>
-    private static IReadOnlyList<string> PropertiesAt(JsonElement schemaSource, string fragment)
-    {
-        JsonElement node = schemaSource;
-        foreach (string token in fragment.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string name = JsonPointerText.Unescape(token);
-            if (node.ValueKind == JsonValueKind.Object && node.TryGetProperty(name, out var next)) node = next;
-            else if (node.ValueKind == JsonValueKind.Array && int.TryParse(name, out int i) && i < node.GetArrayLength()) node = node[i];
-            else return [];
-        }
-        return node.ValueKind == JsonValueKind.Object && node.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object
-            ? properties.EnumerateObject().Select(p => p.Name).ToList()
-            : [];
-    }
+    /// <summary>The JSON pointer of a result's schema inside the evaluated schema's own document, or null when it lies elsewhere (e.g. a meta-schema).</summary>
+    private static string? Fragment(EvaluationResults result, string rootBase) =>
+        result.SchemaLocation.GetLeftPart(UriPartial.Query) == rootBase
+            ? Uri.UnescapeDataString(result.SchemaLocation.Fragment.TrimStart('#'))
+            : null;
+
+    private static List<string>? Names(JsonElement? node, string property) =>
+        node is { ValueKind: JsonValueKind.Object } n && n.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.Object
+            ? p.EnumerateObject().Select(x => x.Name).ToList()
+            : null;
 }

@@ -1,0 +1,15 @@
+using FcTrain.Bench;
+
+// dotnet run -c Release --project bench/FcTrain.Bench -- validate [N]
+
+// One subcommand per benchmark; each prints what it measured.
+var benchmarks = new Dictionary<string, Func<string[], int>>
+{
+    ["validate"] = ValidateBenchmark.Run,
+};
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: FcTrain.Bench <{string.Join('|', benchmarks.Keys)}> [options]");
+    return 2;
+}
+return run(args[1..]);
