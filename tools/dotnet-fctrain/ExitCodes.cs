@@ -8,4 +8,6 @@ public static class ExitCodes
     public const int Errors = 1;
     /// <summary>The command line itself is wrong.</summary>
     public const int Usage = 2;
+    /// <summary>Stopped by Ctrl-C or SIGTERM after saving a checkpoint (128 + SIGINT, the shell convention).</summary>
+    public const int Interrupted = 130;
 }

@@ -1,0 +1,32 @@
+using static TorchSharp.torch;
+
+namespace FcTrain.Training;
+
+/// <summary>
+/// Folding a LoRA update into its base weight, as PEFT's <c>merge_and_unload</c> does, in float32 and cast
+/// back to the base weight's dtype. Shapes follow PEFT's saved tensors.
+/// </summary>
+public static class AdapterMerge
+{
+    /// <summary>alpha/r, or alpha/sqrt(r) with rsLoRA.</summary>
+    public static double Scale(LoraSettings lora) => lora.UseRsLora ? lora.Alpha / Math.Sqrt(lora.Rank) : lora.Alpha / lora.Rank;
+
+    /// <summary>Linear layer: W (out, in) + scale · B (out, r) @ A (r, in).</summary>
+    public static Tensor Linear(Tensor weight, Tensor loraA, Tensor loraB, double scale)
+    {
+        using var scope = NewDisposeScope();
+        var delta = loraB.to(ScalarType.Float32).matmul(loraA.to(ScalarType.Float32)) * scale;          // (out, in)
+        return (weight.to(ScalarType.Float32) + delta).to(weight.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Embedding: W (vocab, dim) + scale · (B (dim, r) @ A (r, vocab))ᵀ. PEFT stores an embedding's adapter as
+    /// <c>lora_embedding_A</c> (r, vocab) and <c>lora_embedding_B</c> (dim, r): the lookup is x → A[:, x]ᵀ Bᵀ.
+    /// </summary>
+    public static Tensor Embedding(Tensor weight, Tensor loraEmbeddingA, Tensor loraEmbeddingB, double scale)
+    {
+        using var scope = NewDisposeScope();
+        var delta = loraEmbeddingB.to(ScalarType.Float32).matmul(loraEmbeddingA.to(ScalarType.Float32)).T * scale; // (vocab, dim)
+        return (weight.to(ScalarType.Float32) + delta).to(weight.dtype).MoveToOuterDisposeScope();
+    }
+}

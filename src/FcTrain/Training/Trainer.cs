@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using FcTrain.Diagnostics;
+using FcTrain.Packing;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FcTrain.Training;
+
+/// <summary>What a run produced.</summary>
+public sealed record TrainingResult(
+    string AdapterDirectory, string RunDirectory, int Steps, int TotalSteps,
+    double? TrainLoss, double? EvalLoss, double Seconds, bool Interrupted);
+
+/// <summary>
+/// Supervised LoRA fine-tuning on packed rows, the loop of TRL's SFTTrainer with the course's settings:
+/// setup (model, adapter, data, AdamW, schedule, resume) → train (accumulate, clip, step, log, checkpoint,
+/// evaluate per epoch) → save (PEFT adapter, metrics, manifest). One dispose scope per micro-batch keeps
+/// memory flat; the loss is a token mean over each accumulated batch, computed only where labels are set.
+/// </summary>
+public sealed class Trainer
+{
+    readonly TrainingOptions options;
+    readonly TextWriter log;
+    readonly ITrainableModel model;
+    readonly PackedData data;
+    readonly Device device;
+    readonly List<(string Name, Parameter Value)> trainable;
+    readonly TorchSharp.Modules.AdamW optimizer;
+    readonly LearningRate schedule;
+    readonly int stepsPerEpoch;
+    readonly string runDirectory;
+    readonly MetricsLog metrics;
+    readonly bool interactive = !Console.IsOutputRedirected;
+
+    int step, startStep;          // startStep: where this process began (0, or the resumed checkpoint's step)
+    long tokensSeen, tokensAtStart;
+    double elapsedBefore; // seconds spent by the interrupted process(es) this run resumed from
+    readonly Stopwatch clock = new();
+
+    /// <summary>Raised after each optimizer step with the number of steps done (progress UIs, tests that interrupt a run).</summary>
+    public event Action<int>? StepCompleted;
+
+    // ------------------------------------------------------------------ setup
+
+    /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="TrainingOptions.Seed"/>).</param>
+    public Trainer(TrainingOptions options, ITrainableModel model, PackedData data, TextWriter log)
+    {
+        this.options = options;
+        this.model = model;
+        this.data = data;
+        this.log = log;
+        trainable = model.TrainableParameters().ToList();
+        device = trainable[0].Value.device;
+
+        optimizer = optim.AdamW(trainable.Select(t => t.Value), options.LearningRate,
+            options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        int batchesPerEpoch = (data.Train.Count + options.BatchSize - 1) / options.BatchSize;
+        stepsPerEpoch = Math.Max(1, (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps);
+        int totalSteps = Math.Min(options.MaxSteps ?? int.MaxValue, options.Epochs * stepsPerEpoch);
+        schedule = LearningRate.Cosine(options.LearningRate, totalSteps, options.WarmupRatio);
+
+        runDirectory = options.Resume ? LatestRun() : NewRun();
+        metrics = new MetricsLog(runDirectory);
+        // The seed fixes dropout masks (the data order has its own seeded permutation per epoch).
+        random.manual_seed(options.Seed);
+        if (options.Resume) ResumeFromLatestCheckpoint();
+        model.Train(true);
+    }
+
+    // ------------------------------------------------------------------ train
+
+    public TrainingResult Run(CancellationToken cancel)
+    {
+        log.WriteLine($"fctrain: training {options.Model} with LoRA r={options.Lora.Rank} on {data.Train.Count} packed rows " +
+                      $"({data.TrainTokens} tokens, {data.TrainLabelled} trained) for {schedule.TotalSteps} steps on {device.type.ToString().ToLowerInvariant()}; run {runDirectory}");
+        clock.Start();
+        double? lastLoss = null, evalLoss = metrics.Points.LastOrDefault(p => p.Kind == "eval")?.Loss;
+        var window = new List<(double Loss, long Tokens)>();
+        while (step < schedule.TotalSteps)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                string saved = SaveCheckpoint();
+                log.WriteLine($"fctrain: interrupted at step {step}/{schedule.TotalSteps}; checkpoint {saved}. Continue with 'fctrain train --resume'.");
+                return Result(lastLoss, evalLoss, interrupted: true);
+            }
+
+            var (loss, gradNorm, tokens) = TrainStep();
+            lastLoss = loss;
+            window.Add((loss, tokens));
+            step++;
+            StepCompleted?.Invoke(step);
+
+            if (step % options.LoggingSteps == 0 || step == schedule.TotalSteps)
+            {
+                LogTrain(window, gradNorm);
+                window.Clear();
+            }
+            else if (interactive) ProgressBar();
+
+            bool endOfEpoch = step % stepsPerEpoch == 0 || step == schedule.TotalSteps;
+            if (endOfEpoch && options.EvalEachEpoch && data.Eval.Count > 0)
+            {
+                evalLoss = Evaluate();
+                metrics.Add(new Metric("eval", step, Epoch(), evalLoss.Value));
+                log.WriteLine($"  eval  epoch {Epoch():F2}  eval_loss {evalLoss:F4}");
+            }
+            if (options.SaveSteps > 0 && step % options.SaveSteps == 0 && step < schedule.TotalSteps) SaveCheckpoint();
+        }
+
+        // ------------------------------------------------------------------ save
+        string adapter = Path.Combine(options.Output, "adapter");
+        SaveAdapterAtomically(adapter);
+        SaveCheckpoint();
+        var result = Result(lastLoss, evalLoss, interrupted: false);
+        RunManifest.Write(runDirectory, adapter, options, data, model.Source, result);
+        log.WriteLine($"fctrain: done in {result.Seconds:F0} s: train_loss {lastLoss:F4}{(evalLoss is { } e ? $", eval_loss {e:F4}" : "")}; adapter {adapter}");
+        return result;
+    }
+
+    /// <summary>One optimizer step: forward/backward over <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches, clip, AdamW.</summary>
+    (double Loss, double GradNorm, long Tokens) TrainStep()
+    {
+        var micro = MicroBatches(step);
+        // Normalise by the trained tokens of the whole accumulated batch (transformers' num_items_in_batch),
+        // so the gradient is that of one token-mean over the batch, not a mean of per-row means.
+        long labelled = micro.Sum(b => b.Sum(PackedData.TrainedTokens));
+        double lossSum = 0;
+        long tokens = 0;
+        foreach (var batch in micro)
+        {
+            using var scope = NewDisposeScope();
+            var (ce, _) = LossSum(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
+            var loss = ce / Math.Max(1, labelled);
+            double value = loss.ToDouble();
+            if (!double.IsFinite(value)) throw NonFinite("loss", value);
+            loss.backward();
+            lossSum += value;
+            tokens += batch.Sum(r => r.InputIds.Length);
+        }
+
+        using var stepScope = NewDisposeScope();
+        double gradNorm = nn.utils.clip_grad_norm_(trainable.Select(t => t.Value), options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity);
+        if (!double.IsFinite(gradNorm)) throw NonFinite("gradient norm", gradNorm);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = schedule.At(step);
+        optimizer.step();
+        optimizer.zero_grad();
+        tokensSeen += tokens;
+        return (lossSum, gradNorm, tokens);
+    }
+
+    /// <summary>
+    /// Summed next-token cross-entropy over the trained positions of <paramref name="batch"/>, and their count.
+    /// Only those positions go through the LM head: gather the hidden states where a target is set, then
+    /// project (N, C) → (N, V), instead of (B·T, V) logits that are mostly thrown away.
+    /// </summary>
+    public static (Tensor Sum, long Count) LossSum(ITrainableModel model, Batch batch, LayerRunner runLayer)
+    {
+        var hidden = model.HiddenStates(batch, runLayer);                      // (B, T, C)
+        var targets = batch.Targets.reshape(-1);                               // (B·T)
+        var trained = nonzero(targets.ne(PackedData.IgnoreIndex)).squeeze(1); // (N)
+        var selected = hidden.reshape(-1, hidden.shape[2]).index_select(0, trained); // (N, C)
+        var logits = model.Logits(selected);                                   // (N, V)
+        if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
+        var sum = nn.functional.cross_entropy(logits, targets.index_select(0, trained), reduction: nn.Reduction.Sum);
+        return (sum, trained.shape[0]);
+    }
+
+    static Tensor RunDirectly(nn.Module layer, Func<Tensor, Tensor> block, Tensor input) => block(input);
+
+    /// <summary>With checkpointing each layer keeps only its input; its LoRA parameters go in explicitly (see <see cref="GradientCheckpoint"/>).</summary>
+    static LayerRunner LayerRunnerFor(bool checkpointing) => checkpointing
+        ? (layer, block, input) => GradientCheckpoint.Run(block, input, layer.parameters().Where(p => p.requires_grad).ToArray())
+        : RunDirectly;
+
+    /// <summary>The micro-batches of optimizer step <paramref name="s"/>: a seeded permutation per epoch, cut in batches, grouped for accumulation.</summary>
+    List<PackedRow[]> MicroBatches(int s)
+    {
+        int epoch = s / stepsPerEpoch, within = s % stepsPerEpoch;
+        var order = Enumerable.Range(0, data.Train.Count).ToArray();
+        // System.Random with a seed is a fixed algorithm across runs and processes (HashCode.Combine is not: it is salted per process).
+        new Random(unchecked(options.Seed * 1_000_003 + epoch) & int.MaxValue).Shuffle(order);
+        return order.Chunk(options.BatchSize)
+            .Skip(within * options.GradientAccumulationSteps).Take(options.GradientAccumulationSteps)
+            .Select(chunk => chunk.Select(i => data.Train[i]).ToArray())
+            .ToList();
+    }
+
+    /// <summary>Mean loss per trained token over the whole eval split, without dropout or gradients.</summary>
+    double Evaluate()
+    {
+        model.Train(false);
+        double sum = 0;
+        long count = 0;
+        using (no_grad())
+        {
+            foreach (var row in data.Eval)
+            {
+                using var scope = NewDisposeScope();
+                var (ce, n) = LossSum(model, PackedData.Collate([row], device), RunDirectly);
+                sum += ce.ToDouble();
+                count += n;
+            }
+        }
+        model.Train(true);
+        return sum / Math.Max(1, count);
+    }
+
+    // ------------------------------------------------------------------ logging, checkpoints
+
+    double Epoch() => (double)step / stepsPerEpoch;
+    double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
+
+    void LogTrain(List<(double Loss, long Tokens)> window, double gradNorm)
+    {
+        double loss = window.Average(w => w.Loss);
+        double seconds = clock.Elapsed.TotalSeconds;
+        double tokensPerSecond = (tokensSeen - tokensAtStart) / Math.Max(1e-9, seconds);
+        var eta = TimeSpan.FromSeconds(seconds / Math.Max(1, step - startStep) * (schedule.TotalSteps - step));
+        double lr = schedule.At(step - 1);
+        metrics.Add(new Metric("train", step, Epoch(), loss, lr, gradNorm, tokensPerSecond, Elapsed()));
+        metrics.Flush();
+        if (interactive) log.Write('\r');
+        log.WriteLine($"  step {step}/{schedule.TotalSteps}  epoch {Epoch():F2}  loss {loss:F4}  lr {lr:E2}  grad_norm {gradNorm:F3}  tokens/s {tokensPerSecond:F0}  ETA {eta:hh\\:mm\\:ss}");
+    }
+
+    void ProgressBar()
+    {
+        const int width = 30;
+        int filled = width * step / schedule.TotalSteps;
+        log.Write($"\r  [{new string('#', filled)}{new string('.', width - filled)}] {step}/{schedule.TotalSteps}");
+    }
+
+    string SaveCheckpoint()
+    {
+        var state = new TrainingState(step, schedule.TotalSteps, tokensSeen, Elapsed(), RngState(), RunManifest.SettingsHash(options, data));
+        metrics.Flush();
+        return TrainingCheckpoint.Save(Path.Combine(runDirectory, "checkpoints"), state, trainable, optimizer, model.SaveAdapter);
+    }
+
+    /// <summary>Writes the adapter beside its final place and swaps it in, so readers see the old adapter or the new one, never half of one.</summary>
+    void SaveAdapterAtomically(string adapter)
+    {
+        string partial = $"{adapter}.partial-{Guid.NewGuid():N}", old = $"{adapter}.old-{Guid.NewGuid():N}";
+        try
+        {
+            model.SaveAdapter(partial);
+            if (Directory.Exists(adapter)) Directory.Move(adapter, old);
+            Directory.Move(partial, adapter);
+        }
+        finally
+        {
+            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        }
+    }
+
+    void ResumeFromLatestCheckpoint()
+    {
+        var latest = TrainingCheckpoint.List(Path.Combine(runDirectory, "checkpoints")).LastOrDefault()
+            ?? throw FcTrainException.Error("FCT0311", $"--resume found no checkpoint in {runDirectory}. Start a new run without --resume.", runDirectory);
+        var state = TrainingCheckpoint.Load(latest, trainable, optimizer);
+        if (state.SettingsHash != RunManifest.SettingsHash(options, data) || state.TotalSteps != schedule.TotalSteps)
+            throw FcTrainException.Error("FCT0312", "the settings or the data differ from those of the run being resumed, so it would not continue the same run. Resume with the same fctrain.json, options and shards, or start a new run without --resume.", latest);
+        step = startStep = state.Step;
+        tokensSeen = tokensAtStart = state.TokensSeen;
+        elapsedBefore = state.ElapsedSeconds;
+        using var rng = tensor(state.RngState, dtype: ScalarType.Byte);
+        random.set_rng_state(rng);
+        metrics.Load();
+        log.WriteLine($"fctrain: resumed {runDirectory} at step {step} from {latest}");
+    }
+
+    static byte[] RngState()
+    {
+        using var state = random.get_rng_state();
+        return state.data<byte>().ToArray();
+    }
+
+    string NewRun()
+    {
+        string id = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss");
+        string dir = Path.Combine(options.Output, "runs", id);
+        for (int i = 2; Directory.Exists(dir); i++) dir = Path.Combine(options.Output, "runs", $"{id}-{i}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    string LatestRun()
+    {
+        string runs = Path.Combine(options.Output, "runs");
+        return (Directory.Exists(runs) ? Directory.GetDirectories(runs).Order(StringComparer.Ordinal).LastOrDefault() : null)
+            ?? throw FcTrainException.Error("FCT0311", $"--resume found no run under {runs}. Start a new run without --resume.", runs);
+    }
+
+    TrainingResult Result(double? trainLoss, double? evalLoss, bool interrupted) =>
+        new(Path.Combine(options.Output, "adapter"), runDirectory, step, schedule.TotalSteps, trainLoss, evalLoss, Elapsed(), interrupted);
+
+    FcTrainException NonFinite(string what, double value)
+    {
+        var last = TrainingCheckpoint.List(Path.Combine(runDirectory, "checkpoints")).LastOrDefault();
+        return FcTrainException.Error("FCT0320",
+            $"the {what} became {value} at step {step + 1}: training diverged. " +
+            (last is null ? "No checkpoint was written yet. " : $"The last good checkpoint is intact: {last}. ") +
+            "Lower the learning rate (train.learningRate), keep gradient clipping on (train.maxGradNorm), or train in float32.",
+            runDirectory);
+    }
+
+    /// <summary>The device <see cref="TrainingOptions.Device"/> names: auto = CUDA when available.</summary>
+    public static Device ResolveDevice(string name) => name switch
+    {
+        "cpu" => CPU,
+        "cuda" when !cuda.is_available() => throw FcTrainException.Error("FCT0322",
+            "--device cuda was asked for but CUDA is not available: this build uses the CPU libtorch, or no GPU/driver is visible. " +
+            "Build with -p:FcTrainCuda=true on a machine with an NVIDIA driver, or use --device cpu."),
+        "cuda" => CUDA,
+        _ => cuda.is_available() ? CUDA : CPU,
+    };
+
+    /// <summary>The compute dtype <see cref="TrainingOptions.Dtype"/> names: auto = bfloat16 on CUDA (the course's bf16=True), float32 on CPU.</summary>
+    public static ScalarType ResolveDtype(string name, Device device) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "bfloat16" => ScalarType.BFloat16,
+        _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
+    };
+}
