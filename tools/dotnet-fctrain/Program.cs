@@ -5,6 +5,8 @@ using FcTrain.Diagnostics;
 
 var root = new RootCommand("fctrain: fine-tune Gemma-2 for function calling with LoRA, dataset as code.");
 root.Subcommands.Add(ValidateCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(SnapshotCommand.Create());
 
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)
