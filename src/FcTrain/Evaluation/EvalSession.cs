@@ -47,7 +47,9 @@ public static class EvalSession
             : ModelGenerator(options);
         log($"fctrain: evaluating {cases} case(s) of the {split} split of {loaded.Datasets.Count} dataset(s) with " +
             (options.Outputs is null ? $"{options.Model}{(options.Adapter is null ? "" : " + " + options.Adapter)}" : options.Outputs));
-        var report = EvalRunner.Run(loaded.Datasets, options.Split, generate, options.Model, options.Adapter, log);
+        var report = options.Outputs is null
+            ? EvalRunner.Run(loaded.Datasets, options.Split, generate, options.Model, options.Adapter, log)
+            : EvalRunner.Run(loaded.Datasets, options.Split, generate, "recorded: " + options.Outputs, null, log);
         return (report, loaded.Datasets, loaded.Diagnostics);
     }
 
