@@ -99,7 +99,7 @@ public static class ToolCallParser
     public static bool TryReadCall(string body, out ParsedToolCall? call, out string? reason)
     {
         call = null;
-        string trimmed = body.Trim();
+        string trimmed = StripCodeFence(body.Trim());
         if (trimmed.Length == 0) { reason = "the call is empty"; return false; }
         JsonNode? node;
         try
@@ -120,10 +120,12 @@ public static class ToolCallParser
             reason = "the call has no \"name\" string";
             return false;
         }
+        // "arguments" (Hermes, OpenAI); some models write "parameters" (Llama 3.1 style).
+        string key = obj.ContainsKey("arguments") || !obj.ContainsKey("parameters") ? "arguments" : "parameters";
         JsonObject arguments;
-        switch (obj["arguments"])
+        switch (obj[key])
         {
-            case null when !obj.ContainsKey("arguments"): arguments = []; break;
+            case null when !obj.ContainsKey(key): arguments = []; break;
             case JsonObject o: arguments = (JsonObject)o.DeepClone(); break;
             // OpenAI style: the arguments as a JSON string.
             case JsonValue v when v.TryGetValue(out string? encoded) && TryParseObject(encoded, out JsonObject? decoded): arguments = decoded!; break;
@@ -140,6 +142,14 @@ public static class ToolCallParser
         string t = text.Trim();
         if (t.Length == 0) return AnswerKind.Empty;
         return t.TrimEnd('"', '\'', ')', '*', '_').EndsWith('?') ? AnswerKind.Clarification : AnswerKind.Text;
+    }
+
+    // Models sometimes wrap the call in a Markdown code fence: ```json\n{…}\n```.
+    private static string StripCodeFence(string body)
+    {
+        if (!body.StartsWith("```", StringComparison.Ordinal) || !body.EndsWith("```", StringComparison.Ordinal) || body.Length < 6) return body;
+        int firstLine = body.IndexOf('\n');
+        return firstLine < 0 ? body : body[(firstLine + 1)..^3].Trim();
     }
 
     private static bool TryParseObject(string text, out JsonObject? obj)

@@ -96,6 +96,17 @@ public class ToolCallParserTests
         Assert.Equal(1, (int)encoded!.Arguments["a"]!);
     }
 
+    [Theory]
+    [InlineData("```json\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n```")]
+    [InlineData("```\n{'name': 'f', 'arguments': {'a': 1}}\n```")]
+    [InlineData("{\"name\": \"f\", \"parameters\": {\"a\": 1}}")]
+    [InlineData("  {\"arguments\": {\"a\": 1.0}, \"name\": \"f\", \"id\": \"call_1\"}  ")]
+    public void CommonVariants_OfOneCall(string body)
+    {
+        Assert.True(ToolCallParser.TryReadCall(body, out var call, out string? reason), reason);
+        Assert.Equal("f(" + "{\"a\":1}" + ")", CaseResult.CallKey(call!));
+    }
+
     [Fact]
     public void SkipSpecialDecoding_DropsTheMarkup_AndTheCallBecomesText()
     {
