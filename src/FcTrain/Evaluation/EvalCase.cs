@@ -20,7 +20,8 @@ public sealed record EvalCase(
     Conversation Conversation,
     int TurnIndex,                                  // index of the assistant message in Conversation.Messages
     IReadOnlyList<FunctionDefinition> Offered,
-    CaseCategory Category)
+    CaseCategory Category,
+    TemplateOptions Template)                       // the dataset's training template: prompts render with it
 {
     /// <summary>The stable id of the case: conversation id and turn index, e.g. <c>weather-004#3</c>.</summary>
     public string Id => $"{Conversation.Id}#{TurnIndex}";
@@ -54,7 +55,7 @@ public sealed record EvalCase(
             {
                 Message m = conversation.Messages[i];
                 if (m.Role != Role.Assistant) continue;
-                cases.Add(new EvalCase(dataset.Manifest.Name, conversation, i, offered, Categorize(conversation, i, offered.Count)));
+                cases.Add(new EvalCase(dataset.Manifest.Name, conversation, i, offered, Categorize(conversation, i, offered.Count), dataset.Manifest.Template));
             }
         }
         return cases;
