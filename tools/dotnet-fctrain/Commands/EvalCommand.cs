@@ -28,7 +28,9 @@ internal static class EvalCommand
 
     internal static int Run(string repoRoot, EvalOptions options, string? jsonFile, bool details, string? resultFile, TextWriter output)
     {
-        var (report, _, diagnostics) = EvalSession.Run(repoRoot, options, line => { if (details) output.WriteLine(line); });
+        var progress = new ProgressLines(output, inPlace: !details && output == Console.Out && !Console.IsOutputRedirected);
+        var (report, _, diagnostics) = EvalSession.Run(repoRoot, options, progress.Write);
+        progress.End();
         foreach (var diagnostic in diagnostics) output.WriteLine(diagnostic);
         if (report is null) return ExitCodes.Errors;
 
@@ -104,5 +106,32 @@ internal sealed class EvalCommandOptions(string defaultSplit)
         var (options, errors) = TrainingConfigFile.Load(config, new TrainingOptions());
         if (errors.Count > 0) throw new FcTrainException(errors[0]);
         return options;
+    }
+}
+
+/// <summary>
+/// Progress of a long run: plain lines when the output is redirected (MSBuild, CI) or every line is wanted;
+/// on a terminal, the per-case lines (starting with '[') rewrite one line in place.
+/// </summary>
+internal sealed class ProgressLines(TextWriter output, bool inPlace)
+{
+    private bool _open;
+
+    public void Write(string line)
+    {
+        if (inPlace && line.StartsWith('['))
+        {
+            output.Write("\r" + line + "\u001b[K");
+            _open = true;
+            return;
+        }
+        End();
+        output.WriteLine(line);
+    }
+
+    public void End()
+    {
+        if (_open) output.WriteLine();
+        _open = false;
     }
 }

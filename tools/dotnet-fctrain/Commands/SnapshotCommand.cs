@@ -28,7 +28,9 @@ internal static class SnapshotCommand
 
     internal static int Run(string repoRoot, EvalOptions options, bool accept, string? resultFile, TextWriter output)
     {
-        var (report, datasets, diagnostics) = EvalSession.Run(repoRoot, options, output.WriteLine);
+        var progress = new ProgressLines(output, inPlace: output == Console.Out && !Console.IsOutputRedirected);
+        var (report, datasets, diagnostics) = EvalSession.Run(repoRoot, options, progress.Write);
+        progress.End();
         foreach (var diagnostic in diagnostics) output.WriteLine(diagnostic);
         if (report is null) return ExitCodes.Errors;
 
