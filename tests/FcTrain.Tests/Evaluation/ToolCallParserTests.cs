@@ -46,6 +46,23 @@ public class ToolCallParserTests
     }
 
     [Theory]
+    // hermes-function-calling-v1 writes arguments first, as a Python repr, nested values included.
+    [InlineData("<tool_call>\n{'arguments': {'symbols': ['AAPL', 'MSFT'], 'filters': {'min_volume': 1000000, 'exchange': None}}, 'name': 'get_stock_quotes'}\n</tool_call>",
+        "get_stock_quotes({\"filters\":{\"exchange\":null,\"min_volume\":1000000},\"symbols\":[\"AAPL\",\"MSFT\"]})")]
+    // The agents course's model turn: thinking, then the call in strict JSON, closed by <end_of_turn><eos>.
+    [InlineData("<think>I should convert 100 EUR to USD.</think><tool_call>\n{\"name\": \"convert_currency\", \"arguments\": {\"amount\": 100.0, \"from\": \"EUR\", \"to\": \"USD\"}}\n</tool_call><end_of_turn><eos>",
+        "convert_currency({\"amount\":100,\"from\":\"EUR\",\"to\":\"USD\"})")]
+    // Text before a call, unicode and escapes in values.
+    [InlineData("Sure! Let me book that.\n<tool_call>\n{\"name\": \"create_event\", \"arguments\": {\"title\": \"Caf\\u00e9 with Zo\u00eb \\\"Z\\\"\", \"start\": \"2026-12-01T09:00\"}}\n</tool_call>",
+        "create_event({\"start\":\"2026-12-01T09:00\",\"title\":\"Café with Zoë \\\"Z\\\"\"})")]
+    public void RealLookingCalls(string output, string expected)
+    {
+        var turn = ToolCallParser.Parse(output);
+        Assert.Null(turn.Failure);
+        Assert.Equal(expected, CaseResult.CallKey(Assert.Single(turn.Calls)));
+    }
+
+    [Theory]
     [InlineData("The weather in Dublin is 12°C and cloudy.<end_of_turn><eos>", AnswerKind.Text)]
     [InlineData("<think>I need a date.</think>Which day would you like to fly?", AnswerKind.Clarification)]
     [InlineData("Could you tell me the city (for example \"Oslo\")?", AnswerKind.Clarification)]
