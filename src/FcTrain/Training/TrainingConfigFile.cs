@@ -17,7 +17,7 @@ public static class TrainingConfigFile
     static readonly JsonDocumentOptions ParseOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
     static readonly Lazy<JsonSchema> Schema = new(() =>
     {
-        using var stream = typeof(TrainingConfigFile).Assembly.GetManifestResourceStream("fctrain.v1.schema.json")
+        using var stream = typeof(TrainingConfigFile).Assembly.GetManifestResourceStream("schemas/fctrain.v1.schema.json")
             ?? throw new InvalidOperationException("fctrain.v1.schema.json is not embedded in FcTrain.dll");
         return JsonSchema.FromText(new StreamReader(stream).ReadToEnd());
     });
