@@ -1,11 +1,12 @@
 using FcTrain.Bench;
 
-// dotnet run -c Release --project bench/FcTrain.Bench -- validate [N]
-
+// dotnet run -c Release --project bench/FcTrain.Bench -- <benchmark> [options]
 // One subcommand per benchmark; each prints what it measured.
 var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["validate"] = ValidateBenchmark.Run,
+    ["tokenizer"] = TokenizerBenchmark.Run,
+    ["render-tokenize"] = RenderTokenizeBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

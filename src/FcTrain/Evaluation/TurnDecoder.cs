@@ -11,6 +11,9 @@ namespace FcTrain.Evaluation;
 /// </summary>
 public static class TurnDecoder
 {
-    public static string Decode(GemmaTokenizer tokenizer, IEnumerable<int> generated) =>
-        tokenizer.Decode(generated.TakeWhile(id => id != tokenizer.EndOfTurn && id != tokenizer.Eos));
+    public static string Decode(GemmaTokenizer tokenizer, IEnumerable<int> generated)
+    {
+        int endOfTurn = tokenizer.TokenId("<end_of_turn>");
+        return tokenizer.Decode(generated.TakeWhile(id => id != endOfTurn && id != GemmaTokenizer.EosId));
+    }
 }

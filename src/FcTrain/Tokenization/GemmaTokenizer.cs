@@ -10,207 +10,150 @@ using Microsoft.ML.Tokenizers;
 
 namespace FcTrain.Tokenization;
 
-/// <summary>How the tool markup tokens (<see cref="GemmaTokenizer.MarkupTokens"/>) get ids.</summary>
-public enum ToolMarkup
-{
-    /// <summary>Map them onto Gemma's reserved <c>&lt;unused0&gt;</c>..<c>&lt;unused7&gt;</c>: no new ids, base model untouched.</summary>
-    Reserved,
-    /// <summary>Append them as new ids 256000.. (the agents course's way; the embeddings must be resized).</summary>
-    Added,
-}
-
 /// <summary>
-/// The Gemma tokenizer, id-for-id equal to Hugging Face <c>tokenizers</c> on the same <c>tokenizer.json</c>.
-/// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> does the merges; around it, three things HF's
-/// description implies but the library does differently (see ../shared/NOTES.md):
-/// 1. chunking: the normalised text is cut into <c>\n+ | ▁*[^▁\n]+ | ▁+</c>. No Gemma piece crosses these cuts,
-///    so BPE per chunk equals HF's BPE of the whole text (which is one "word": the file has no pre-tokenizer),
-///    and a chunk cache makes repeated words free;
-/// 2. byte fallback: a character outside the vocabulary becomes the <c>&lt;0xXX&gt;</c> pieces of its UTF-8 bytes;
-/// 3. decoding: <c>▁</c> -> space, byte pieces -> UTF-8 (invalid bytes -> U+FFFD), special pieces kept as text.
-/// <see cref="Encode"/> never parses special tokens: any text, including a literal <c>&lt;end_of_turn&gt;</c>,
-/// stays text. Structural tokens come from the chat template as ids (<see cref="TokenId"/>).
-/// Thread-safe.
+/// The Gemma tokenizer with ids equal to Hugging Face <c>tokenizers</c> on any text, built on
+/// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>.
+/// <para>
+/// <see cref="Encode"/> never parses special tokens: text is text, so a message can never inject a control
+/// token (<c>&lt;end_of_turn&gt;</c> in a message becomes the pieces of those characters). Structural tokens
+/// (<c>&lt;bos&gt;</c>, <c>&lt;start_of_turn&gt;</c>, tool markup) are inserted by the template as ids from <see cref="TokenId"/>.
+/// </para>
 /// </summary>
 public sealed class GemmaTokenizer
 {
-    /// <summary>The tool markup of the Hermes function-calling format, in the agents course's order.</summary>
-    public static readonly IReadOnlyList<string> MarkupTokens =
-        ["<tools>", "</tools>", "<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"];
+    public const int PadId = 0, EosId = 1, BosId = 2, UnkId = 3;
 
-    /// <summary>Pieces a chat template emits as single ids.</summary>
-    public static readonly IReadOnlyList<string> StructuralTokens = ["<bos>", "<eos>", "<pad>", "<start_of_turn>", "<end_of_turn>"];
+    private static readonly ConcurrentDictionary<ToolTokenMode, Lazy<GemmaTokenizer>> EmbeddedCache = new();
 
-    const string EmbeddedResource = "FcTrain.Tokenization.gemma-tokenizer.json.gz";
-    const int MaxCachedChunk = 48;
-    const int MaxCacheEntries = 1 << 20;
+    private readonly BpeTokenizer _bpe;
+    private readonly GemmaPreTokenizer _preTokenizer;
+    private readonly string[] _pieces;                   // id -> piece as decoded (markup tags replace their <unusedN>)
+    private readonly Dictionary<string, int> _ids;       // piece -> id, markup tags included
+    private readonly int[] _byteIds = new int[256];      // byte b -> id of <0xBB>
+    private readonly int[] _byteOfId;                    // id -> byte, or -1
+    private readonly byte[] _json;                       // the tokenizer.json this was loaded from
+    private readonly int[] _markupIds;
+    private readonly string[] _literals;                 // non-special added tokens, longest first
+    private readonly System.Buffers.SearchValues<char> _literalStarts;
 
-    readonly BpeTokenizer _bpe;
-    readonly string[] _pieces;                      // id -> piece (vocabulary and added tokens)
-    readonly Dictionary<string, int> _ids;          // piece -> id
-    readonly int[] _byteIds = new int[256];         // byte -> id of <0xXX> (unk where the vocabulary lacks it)
-    readonly int[] _byteOfId;                       // id -> byte value, or -1
-    readonly int _unk;
-    readonly byte[] _sourceJson;                    // the tokenizer.json this was built from
-    readonly IReadOnlyDictionary<string, int> _markupIds;
-    readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
-
-    public ToolMarkup Markup { get; }
-    /// <summary>Number of ids, including appended markup tokens (256000, or 256008 with <see cref="ToolMarkup.Added"/>).</summary>
+    /// <summary>Where it was loaded from (a path, or "embedded").</summary>
+    public string Source { get; }
+    public ToolTokenMode ToolTokens { get; }
+    /// <summary>Rows the embedding matrix needs: 256000 for Gemma, 256008 with added tool tokens.</summary>
     public int VocabSize => _pieces.Length;
-    /// <summary>sha256 (hex) of the source tokenizer.json and the markup mapping: changes whenever ids could.</summary>
+    /// <summary>SHA-256 (hex) of the tokenizer.json bytes and the tool-token mode: changes when the ids could change.</summary>
     public string ContentHash { get; }
-    /// <summary>Where it was loaded from ("embedded" or a folder).</summary>
-    public string Origin { get; }
+    /// <summary>Ids of <see cref="Tokenization.ToolTokens.Markup"/>, in that order.</summary>
+    public IReadOnlyList<int> MarkupIds => _markupIds;
 
-    public int Bos { get; }
-    public int Eos { get; }
-    public int Pad { get; }
-    public int StartOfTurn { get; }
-    public int EndOfTurn { get; }
+    private GemmaTokenizer(byte[] json, string source, ToolTokenMode requested)
+    {
+        _json = json;
+        Source = source;
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        if (!root.TryGetProperty("model", out var model) || model.GetProperty("type").GetString() != "BPE")
+            throw FcTrainException.Error("FCT0111", "this tokenizer.json has no BPE model: it is not a Gemma tokenizer. Point to the tokenizer.json of a Gemma model.", source);
 
-    static readonly ConcurrentDictionary<ToolMarkup, Lazy<GemmaTokenizer>> EmbeddedInstances = new();
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
+        var merges = new List<string>();
+        foreach (var merge in model.GetProperty("merges").EnumerateArray())
+            merges.Add(merge.ValueKind == JsonValueKind.String ? merge.GetString()! : $"{merge[0].GetString()} {merge[1].GetString()}");
 
-    /// <summary>The Gemma tokenizer shipped with fctrain (loaded once per markup mode, then shared).</summary>
-    public static GemmaTokenizer Embedded(ToolMarkup markup = ToolMarkup.Reserved) =>
-        EmbeddedInstances.GetOrAdd(markup, m => new Lazy<GemmaTokenizer>(() =>
+        _ids = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
+        var literals = new List<string>();
+        if (root.TryGetProperty("added_tokens", out var added))
+            foreach (var token in added.EnumerateArray())
+            {
+                string content = token.GetProperty("content").GetString()!;
+                _ids[content] = token.GetProperty("id").GetInt32();
+                if (token.TryGetProperty("special", out var special) && special.ValueKind == JsonValueKind.False && content.Length > 0) literals.Add(content);
+            }
+        // Non-special added tokens (google/gemma-2's tokenizer.json lists e.g. HTML tags so) are one token wherever
+        // they occur in text, as in HF; special ones never are (see Encode).
+        _literals = [.. literals.OrderByDescending(l => l.Length).ThenBy(l => l, StringComparer.Ordinal)];
+        _literalStarts = System.Buffers.SearchValues.Create(string.Concat(_literals.Select(l => l[0]).Distinct()));
+        foreach (string piece in new[] { "<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>" })
+            if (!_ids.ContainsKey(piece))
+                throw FcTrainException.Error("FCT0111", $"this tokenizer.json has no '{piece}' token: it is not a Gemma tokenizer. Point to the tokenizer.json of a Gemma model.", source);
+
+        // Markup already present (a tokenizer.json fctrain wrote next to an adapter) keeps its ids; otherwise apply the mode.
+        int baseSize = vocab.Count;
+        _markupIds = new int[Tokenization.ToolTokens.Markup.Count];
+        bool present = Tokenization.ToolTokens.Markup.All(_ids.ContainsKey);
+        ToolTokens = present ? (_ids[Tokenization.ToolTokens.Markup[0]] >= baseSize ? ToolTokenMode.Added : ToolTokenMode.Reserved) : requested;
+        for (int k = 0; k < _markupIds.Length; k++)
         {
-            using var resource = typeof(GemmaTokenizer).Assembly.GetManifestResourceStream(EmbeddedResource)
-                ?? throw new InvalidOperationException($"resource {EmbeddedResource} missing from the assembly");
+            string tag = Tokenization.ToolTokens.Markup[k];
+            if (present) _markupIds[k] = _ids[tag];
+            else if (ToolTokens == ToolTokenMode.Added) _markupIds[k] = baseSize + k;
+            else if (_ids.TryGetValue(Tokenization.ToolTokens.ReservedPiece(k), out int reserved)) _markupIds[k] = reserved;
+            else throw FcTrainException.Error("FCT0111", $"this tokenizer.json has no '{Tokenization.ToolTokens.ReservedPiece(k)}' piece to hold '{tag}'. Use tool_tokens 'added'.", source);
+            _ids[tag] = _markupIds[k];
+        }
+
+        _pieces = new string[Math.Max(_ids.Values.Max() + 1, baseSize)];
+        foreach (var (piece, id) in _ids) _pieces[id] ??= piece;
+        for (int k = 0; k < _markupIds.Length; k++) _pieces[_markupIds[k]] = Tokenization.ToolTokens.Markup[k];
+        _byteOfId = new int[_pieces.Length];
+        Array.Fill(_byteOfId, -1);
+        for (int b = 0; b < 256; b++)
+        {
+            // Gemma has no <0x09>: a tab is the piece "\t". Fall back to the literal character's piece then.
+            if (!vocab.TryGetValue($"<0x{b:X2}>", out int id) && !vocab.TryGetValue(((char)b).ToString(), out id))
+                throw FcTrainException.Error("FCT0111", $"this tokenizer.json has no byte piece <0x{b:X2}>: Gemma's byte fallback needs all 256. Point to the tokenizer.json of a Gemma model.", source);
+            _byteIds[b] = id;
+            if (_pieces[id].StartsWith("<0x", StringComparison.Ordinal)) _byteOfId[id] = b;
+        }
+
+        // The recipe that reproduces HF (docs/tokenization.md): spaces escaped to ▁ with no dummy prefix and no whitespace
+        // collapsing (Gemma's normalizer is a plain Replace), chunked by GemmaPreTokenizer, no special tokens
+        // (text never becomes a control token), unknown characters fall back to bytes in Encode.
+        _preTokenizer = new GemmaPreTokenizer(merges);
+        _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+        {
+            Merges = merges,
+            Normalizer = new SentencePieceNormalizer(removeExtraWhiteSpaces: false, addDummyPrefix: false, escapeWhiteSpaces: true, treatWhitespaceAsSuffix: false, specialTokens: null),
+            PreTokenizer = _preTokenizer,
+            UnknownToken = "<unk>",
+        });
+
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(json);
+        sha.AppendData(Encoding.UTF8.GetBytes($"\0tool_tokens={Tokenization.ToolTokens.Name(ToolTokens)}"));
+        ContentHash = Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>The Gemma tokenizer shipped with fctrain (see Tokenization/Gemma/NOTICE), loaded once per mode.</summary>
+    public static GemmaTokenizer Embedded(ToolTokenMode mode = ToolTokenMode.Reserved) =>
+        EmbeddedCache.GetOrAdd(mode, m => new Lazy<GemmaTokenizer>(() =>
+        {
+            using var resource = typeof(GemmaTokenizer).Assembly.GetManifestResourceStream("FcTrain.Tokenization.Gemma.tokenizer.json.gz")
+                ?? throw new InvalidOperationException("the embedded Gemma tokenizer is missing from FcTrain.dll");
             using var gzip = new GZipStream(resource, CompressionMode.Decompress);
             using var bytes = new MemoryStream();
             gzip.CopyTo(bytes);
             return new GemmaTokenizer(bytes.ToArray(), "embedded", m);
         })).Value;
 
-    /// <summary>Loads <c>tokenizer.json</c> from a Hugging Face model folder.</summary>
-    public static GemmaTokenizer FromFolder(string directory, ToolMarkup markup = ToolMarkup.Reserved)
+    /// <summary>Loads <c>tokenizer.json</c> from a model (or adapter) folder.</summary>
+    public static GemmaTokenizer FromFolder(string directory, ToolTokenMode mode = ToolTokenMode.Reserved)
     {
         string path = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(path))
-            throw FcTrainException.Error("FCT0101", $"no tokenizer.json in '{directory}': a Hugging Face model folder holds one; pass the model folder or leave the option out to use the embedded Gemma tokenizer.", directory);
-        return new GemmaTokenizer(File.ReadAllBytes(path), path, markup);
-    }
-
-    GemmaTokenizer(byte[] tokenizerJson, string origin, ToolMarkup markup)
-    {
-        _sourceJson = tokenizerJson;
-        Origin = origin;
-        Markup = markup;
-        var (vocab, merges, added, unkPiece) = Parse(tokenizerJson, origin);
-
-        var pieces = new List<string>(vocab.Count + added.Count);
-        _ids = new Dictionary<string, int>(vocab.Count + added.Count + 8, StringComparer.Ordinal);
-        foreach (var (piece, id) in vocab.Concat(added))
+            throw FcTrainException.Error("FCT0112", $"no tokenizer.json in '{directory}': a Hugging Face model folder has one. Download the model with its tokenizer files, or use the embedded tokenizer.", directory);
+        try { return new GemmaTokenizer(File.ReadAllBytes(path), path, mode); }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            while (pieces.Count <= id) pieces.Add("");
-            pieces[id] = piece;
-            _ids[piece] = id;
-        }
-
-        // Tool markup: a folder saved by fctrain already names them (renamed <unusedN> or added ids); else map them now.
-        var markupIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < MarkupTokens.Count; i++)
-        {
-            string token = MarkupTokens[i];
-            if (_ids.TryGetValue(token, out int existing)) { markupIds[token] = existing; continue; }
-            int id;
-            if (markup == ToolMarkup.Reserved)
-            {
-                string reserved = $"<unused{i}>";
-                if (!_ids.TryGetValue(reserved, out id))
-                    throw FcTrainException.Error("FCT0102", $"the tokenizer has no reserved piece '{reserved}' to carry '{token}': use tool tokens 'added' with this tokenizer.", origin);
-                pieces[id] = token;
-                _ids.Remove(reserved);
-            }
-            else
-            {
-                id = pieces.Count;
-                pieces.Add(token);
-            }
-            _ids[token] = id;
-            markupIds[token] = id;
-        }
-        _markupIds = markupIds;
-        _pieces = [.. pieces];
-
-        _unk = Require(unkPiece, origin);
-        Bos = Require("<bos>", origin);
-        Eos = Require("<eos>", origin);
-        Pad = Require("<pad>", origin);
-        StartOfTurn = Require("<start_of_turn>", origin);
-        EndOfTurn = Require("<end_of_turn>", origin);
-
-        _byteOfId = new int[_pieces.Length];
-        Array.Fill(_byteOfId, -1);
-        for (int b = 0; b < 256; b++)
-        {
-            _byteIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : _unk;
-            if (_byteIds[b] != _unk) _byteOfId[id] = b;
-        }
-
-        // The BPE model sees the plain vocabulary only: no special tokens (they are never parsed from text),
-        // no normaliser or pre-tokenizer (Encode normalises and chunks itself), unknown characters kept one
-        // token each so byte fallback can replace them.
-        _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
-        {
-            Merges = merges,
-            UnknownToken = unkPiece,
-            FuseUnknownTokens = false,
-        });
-
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(tokenizerJson);
-        sha.AppendData(Encoding.UTF8.GetBytes("\0markup:" + string.Join(",", MarkupTokens.Select(t => $"{t}={markupIds[t]}"))));
-        ContentHash = Convert.ToHexStringLower(sha.GetHashAndReset());
-        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
-    }
-
-    int Require(string piece, string origin) => _ids.TryGetValue(piece, out int id) ? id
-        : throw FcTrainException.Error("FCT0102", $"the tokenizer has no piece '{piece}': it is not a Gemma tokenizer.", origin);
-
-    static (Dictionary<string, int> Vocab, List<string> Merges, List<KeyValuePair<string, int>> Added, string Unk) Parse(byte[] json, string origin)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var model = doc.RootElement.GetProperty("model");
-            if (model.GetProperty("type").GetString() != "BPE" || !model.TryGetProperty("byte_fallback", out var bf) || !bf.GetBoolean())
-                throw FcTrainException.Error("FCT0102", "tokenizer.json is not a BPE model with byte fallback: it is not a Gemma tokenizer.", origin);
-            var vocab = new Dictionary<string, int>(300_000, StringComparer.Ordinal);
-            foreach (var p in model.GetProperty("vocab").EnumerateObject()) vocab[p.Name] = p.Value.GetInt32();
-            var merges = new List<string>(600_000);
-            foreach (var m in model.GetProperty("merges").EnumerateArray())
-                merges.Add(m.ValueKind == JsonValueKind.Array ? $"{m[0].GetString()} {m[1].GetString()}" : m.GetString()!);
-            var added = new List<KeyValuePair<string, int>>();
-            if (doc.RootElement.TryGetProperty("added_tokens", out var addedTokens))
-                foreach (var t in addedTokens.EnumerateArray())
-                {
-                    int id = t.GetProperty("id").GetInt32();
-                    string content = t.GetProperty("content").GetString()!;
-                    if (!vocab.ContainsKey(content) || vocab[content] != id) added.Add(new(content, id));
-                }
-            string unk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()! : "<unk>";
-            return (vocab, merges, added, unk);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw FcTrainException.Error("FCT0102", $"tokenizer.json is not a readable Hugging Face tokenizer description ({e.Message}).", origin);
+            throw FcTrainException.Error("FCT0111", $"tokenizer.json is not a readable Hugging Face tokenizer ({e.Message}).", path);
         }
     }
 
-    /// <summary>The id of a piece (a structural token, tool markup, or any vocabulary piece).</summary>
-    public int TokenId(string piece) => _ids.TryGetValue(piece, out int id) ? id
-        : throw new ArgumentException($"'{piece}' is not a piece of this tokenizer", nameof(piece));
-
-    /// <summary>The piece of an id, as written in the vocabulary (<c>▁</c> for spaces, <c>&lt;0x0A&gt;</c> for bytes).</summary>
-    public string Piece(int id) => _pieces[id];
-
-    /// <summary>Ids of the tool markup tokens in this tokenizer.</summary>
-    public IReadOnlyDictionary<string, int> MarkupIds => _markupIds;
-
-    /// <summary>Encodes text. Special tokens are never parsed: every character is content.</summary>
+    /// <summary>
+    /// The ids of <paramref name="text"/> (no <c>&lt;bos&gt;</c>). Special tokens are never parsed from text;
+    /// non-special added tokens of the tokenizer.json (none in the embedded one) are, as HF does.
+    /// </summary>
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 3 + 4);
@@ -218,148 +161,164 @@ public sealed class GemmaTokenizer
         return [.. ids];
     }
 
-    /// <summary>Encodes text, appending the ids to <paramref name="output"/>.</summary>
-    public void Encode(ReadOnlySpan<char> text, List<int> output)
-    {
-        if (text.IsEmpty) return;
-        // Normalise: HF's normaliser replaces " " with "▁" (no dummy prefix, no whitespace folding).
-        char[]? rented = null;
-        Span<char> normalized = text.Length <= 512 ? stackalloc char[text.Length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
-        text.CopyTo(normalized);
-        normalized.Replace(' ', '▁');
-
-        int i = 0;
-        while (i < normalized.Length)
-        {
-            int end = ChunkEnd(normalized, i);
-            EncodeChunk(normalized[i..end], output);
-            i = end;
-        }
-        if (rented != null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
-    }
-
-    /// <summary>The end of the chunk starting at <paramref name="start"/>: <c>\n+</c>, <c>▁*[^▁\n]+</c> or <c>▁+</c>.</summary>
-    static int ChunkEnd(ReadOnlySpan<char> s, int start)
-    {
-        int i = start;
-        if (s[i] == '\n')
-        {
-            while (i < s.Length && s[i] == '\n') i++;
-            return i;
-        }
-        while (i < s.Length && s[i] == '▁') i++;
-        int rest = s[i..].IndexOfAny('▁', '\n');
-        return rest < 0 ? s.Length : i + rest;
-    }
-
-    void EncodeChunk(ReadOnlySpan<char> chunk, List<int> output)
-    {
-        if (chunk.Length <= MaxCachedChunk && _cacheBySpan.TryGetValue(chunk, out int[]? cached))
-        {
-            output.AddRange(cached);
-            return;
-        }
-        int before = output.Count;
-        EncodeWithByteFallback(chunk, output);
-        if (chunk.Length <= MaxCachedChunk)
-        {
-            if (_cache.Count >= MaxCacheEntries) _cache.Clear();
-            _cacheBySpan.TryAdd(chunk, output.GetRange(before, output.Count - before).ToArray());
-        }
-    }
-
-    void EncodeWithByteFallback(ReadOnlySpan<char> chunk, List<int> output)
-    {
-        var tokens = _bpe.EncodeToTokens(chunk, out _, considerPreTokenization: false, considerNormalization: false);
-        Span<byte> utf8 = stackalloc byte[16];
-        for (int t = 0; t < tokens.Count; t++)
-        {
-            if (tokens[t].Id != _unk) { output.Add(tokens[t].Id); continue; }
-            // A run of unknown characters (a surrogate pair arrives as two): their UTF-8 bytes, one piece each.
-            int start = tokens[t].Offset.Start.Value, end = tokens[t].Offset.End.Value;
-            while (t + 1 < tokens.Count && tokens[t + 1].Id == _unk && tokens[t + 1].Offset.Start.Value == end)
-                end = tokens[++t].Offset.End.Value;
-            var span = chunk[start..end];
-            int max = Encoding.UTF8.GetMaxByteCount(span.Length);
-            Span<byte> bytes = max <= utf8.Length ? utf8 : new byte[max];
-            int n = Encoding.UTF8.GetBytes(span, bytes);
-            foreach (byte b in bytes[..n]) output.Add(_byteIds[b]);
-        }
-    }
-
     /// <summary>
-    /// Decodes ids like HF's decoder with <c>skip_special_tokens=False</c>: special and markup pieces are kept
-    /// as text, <c>▁</c> becomes a space, runs of byte pieces become UTF-8 (invalid bytes -> U+FFFD each).
+    /// Appends the ids of <paramref name="text"/> to <paramref name="ids"/>; with <paramref name="tokenSpans"/>,
+    /// also the character range of the chunk each token comes from (tokens never cross chunks), which is how
+    /// the template maps trained characters onto trained tokens.
     /// </summary>
+    public void Encode(string text, List<int> ids, List<(int Start, int End)>? tokenSpans = null)
+    {
+        int start = 0;
+        if (_literals.Length > 0)
+            for (int at = text.AsSpan().IndexOfAny(_literalStarts); at >= 0 && at < text.Length; )
+            {
+                // Leftmost-longest, as HF matches added tokens.
+                string? literal = _literals.FirstOrDefault(l => text.AsSpan(at).StartsWith(l, StringComparison.Ordinal));
+                if (literal is null)
+                {
+                    int next = text.AsSpan(at + 1).IndexOfAny(_literalStarts);
+                    at = next < 0 ? -1 : at + 1 + next;
+                    continue;
+                }
+                EncodeRange(text, start, at, ids, tokenSpans);
+                ids.Add(_ids[literal]);
+                tokenSpans?.Add((at, at + literal.Length));
+                start = at += literal.Length;
+                int following = text.AsSpan(at).IndexOfAny(_literalStarts);
+                at = following < 0 ? -1 : at + following;
+            }
+        EncodeRange(text, start, text.Length, ids, tokenSpans);
+    }
+
+    private void EncodeRange(string text, int start, int end, List<int> ids, List<(int Start, int End)>? tokenSpans)
+    {
+        var cache = _chunkCache.GetAlternateLookup<ReadOnlySpan<char>>();
+        var range = text.AsSpan(0, end);
+        for (int cut; start < end; start = cut)
+        {
+            cut = _preTokenizer.NextCut(range, start);
+            var chunk = range[start..cut];
+            if (!cache.TryGetValue(chunk, out int[]? chunkIds))
+            {
+                string key = chunk.ToString();
+                chunkIds = EncodeChunk(key);
+                if (_chunkCache.Count >= MaxCachedChunks) _chunkCache.Clear();
+                _chunkCache.TryAdd(key, chunkIds);
+            }
+            ids.AddRange(chunkIds);
+            if (tokenSpans is not null)
+                for (int k = 0; k < chunkIds.Length; k++) tokenSpans.Add((start, cut));
+        }
+    }
+
+    // Chunks repeat (words, indentation, JSON keys): BPE runs once per distinct chunk.
+    private const int MaxCachedChunks = 1 << 19;
+    private readonly ConcurrentDictionary<string, int[]> _chunkCache = new(StringComparer.Ordinal);
+
+    /// <summary>Forgets the cached chunks (benchmarks measure the cold path with it).</summary>
+    internal void ClearChunkCache() => _chunkCache.Clear();
+
+    private int[] EncodeChunk(string chunk)
+    {
+        // The chunk is already one pre-token; escaping its spaces here skips the normalizer's and the
+        // pre-tokenizer's allocations (same result: the normalizer only replaces ' ' by '▁').
+        var encoded = _bpe.EncodeToIds(chunk.Replace(' ', GemmaPreTokenizer.Space), considerPreTokenization: false, considerNormalization: false);
+        if (!encoded.Contains(UnkId)) return [.. encoded];
+        // Byte fallback: a character outside the vocabulary becomes the pieces of its UTF-8 bytes, as in HF.
+        // Runs of <unk> are joined first, so a surrogate pair split in two is encoded as one code point.
+        var tokens = _bpe.EncodeToTokens(chunk, out _);
+        var ids = new List<int>(tokens.Count + 8);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Id != UnkId) { ids.Add(tokens[i].Id); continue; }
+            int start = tokens[i].Offset.Start.Value, end = tokens[i].Offset.End.Value;
+            while (i + 1 < tokens.Count && tokens[i + 1].Id == UnkId && tokens[i + 1].Offset.Start.Value == end)
+                end = tokens[++i].Offset.End.Value;
+            foreach (var rune in chunk.AsSpan(start, end - start).EnumerateRunes())
+            {
+                int n = rune.EncodeToUtf8(utf8);
+                for (int b = 0; b < n; b++) ids.Add(_byteIds[utf8[b]]);
+            }
+        }
+        return [.. ids];
+    }
+
+    /// <summary>The text of <paramref name="ids"/> as HF decodes it (special tokens and markup kept as text).</summary>
     public string Decode(IEnumerable<int> ids)
     {
         var text = new StringBuilder();
         var bytes = new List<byte>();
         foreach (int id in ids)
         {
-            if ((uint)id >= (uint)_pieces.Length) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} is outside the vocabulary (0..{_pieces.Length - 1})");
+            if ((uint)id >= (uint)_pieces.Length || _pieces[id] is null)
+                throw FcTrainException.Error("FCT0113", $"token id {id} is outside the vocabulary (0..{_pieces.Length - 1}).");
             if (_byteOfId[id] >= 0) { bytes.Add((byte)_byteOfId[id]); continue; }
             FlushBytes(bytes, text);
-            text.Append(_pieces[id].Replace('▁', ' '));
+            text.Append(_pieces[id].Replace(GemmaPreTokenizer.Space, ' '));
         }
         FlushBytes(bytes, text);
         return text.ToString();
     }
 
-    static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+    // HF's ByteFallback decoder: a run of byte pieces is UTF-8 when valid, else one U+FFFD per byte.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    static void FlushBytes(List<byte> bytes, StringBuilder text)
+    private static void FlushBytes(List<byte> bytes, StringBuilder text)
     {
         if (bytes.Count == 0) return;
-        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes);
-        // HF's ByteFallback decoder: a run that is valid UTF-8 becomes its text, otherwise one U+FFFD per byte.
-        try { text.Append(StrictUtf8.GetString(span)); }
+        try { text.Append(StrictUtf8.GetString(bytes.ToArray())); }
         catch (DecoderFallbackException) { text.Append('\uFFFD', bytes.Count); }
         bytes.Clear();
     }
 
-    /// <summary>
-    /// This tokenizer as a Hugging Face <c>tokenizer.json</c>: the source description with the tool markup
-    /// (renamed <c>&lt;unusedN&gt;</c> pieces or appended ids) and the turn tokens declared as added special
-    /// tokens, so HF loads it to the same ids (save it next to an adapter).
-    /// </summary>
-    public string ToTokenizerJson()
-    {
-        var root = JsonNode.Parse(_sourceJson)!.AsObject();
-        var vocab = root["model"]!["vocab"]!.AsObject();
-        var addedTokens = root["added_tokens"] as JsonArray ?? [];
-        root["added_tokens"] = addedTokens;
-        var declared = addedTokens.Select(t => t!["content"]!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+    /// <summary>The id of one piece or special token (<c>&lt;bos&gt;</c>, <c>&lt;end_of_turn&gt;</c>, <c>&lt;tool_call&gt;</c>, a vocabulary piece).</summary>
+    public int TokenId(string piece) =>
+        _ids.TryGetValue(piece, out int id) ? id
+        : throw FcTrainException.Error("FCT0113", $"'{piece}' is not a token of this tokenizer.", Source);
 
-        foreach (var (token, id) in _markupIds)
+    /// <summary>The tokenizer.json bytes this tokenizer was loaded from (unchanged).</summary>
+    internal ReadOnlySpan<byte> OriginalJson => _json;
+
+    /// <summary>The piece of an id as <see cref="Decode"/> writes it before byte fusion (markup tags for their ids).</summary>
+    public string Piece(int id) => _pieces[id];
+
+    /// <summary>
+    /// A Hugging Face tokenizer.json describing this tokenizer, tool markup included, so transformers reloads
+    /// the same ids next to an adapter. Reserved mode renames the <c>&lt;unusedN&gt;</c> vocabulary pieces to
+    /// the tags; added mode appends them after the vocabulary. Either way they are listed in added_tokens, with
+    /// <c>&lt;start_of_turn&gt;</c> and <c>&lt;end_of_turn&gt;</c>.
+    /// </summary>
+    public void WriteHuggingFaceJson(string path)
+    {
+        var root = JsonNode.Parse(_json)!.AsObject();
+        var vocab = root["model"]!["vocab"]!.AsObject();
+        var added = root["added_tokens"] as JsonArray ?? [];
+        root["added_tokens"] = added;
+        var listed = added.Select(t => (string)t!["content"]!).ToHashSet(StringComparer.Ordinal);
+        void List(string content, int id)
         {
-            if (id < vocab.Count && !vocab.ContainsKey(token))
+            if (!listed.Add(content)) return;
+            added.Add(new JsonObject
             {
-                // Reserved mode: the <unusedN> piece at this id becomes the markup token.
-                string old = vocab.First(p => p.Value!.GetValue<int>() == id).Key;
-                vocab.Remove(old);
-                vocab[token] = id;
-            }
-        }
-        var toDeclare = new List<(string Piece, int Id)> { ("<start_of_turn>", StartOfTurn), ("<end_of_turn>", EndOfTurn) };
-        toDeclare.AddRange(_markupIds.Select(p => (p.Key, p.Value)));
-        foreach (var (piece, id) in toDeclare.OrderBy(p => p.Item2))
-        {
-            if (declared.Contains(piece)) continue;
-            addedTokens.Add(new JsonObject
-            {
-                ["id"] = id, ["content"] = piece, ["single_word"] = false, ["lstrip"] = false,
+                ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false,
                 ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
             });
         }
-        return root.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-    }
-
-    /// <summary>Writes <see cref="ToTokenizerJson"/> to <c>directory/tokenizer.json</c> (atomically) and returns the path.</summary>
-    public string Save(string directory)
-    {
-        string path = Path.Combine(directory, "tokenizer.json");
-        AtomicFile.WriteAllText(path, ToTokenizerJson());
-        return path;
+        // The turn markers are vocabulary pieces; listing them makes HF read them in rendered text as one token
+        // each, as google/gemma-2-2b-it's own tokenizer.json does.
+        foreach (string marker in new[] { "<start_of_turn>", "<end_of_turn>" }) List(marker, _ids[marker]);
+        for (int k = 0; k < _markupIds.Length; k++)
+        {
+            string tag = Tokenization.ToolTokens.Markup[k];
+            if (ToolTokens == ToolTokenMode.Reserved && !vocab.ContainsKey(tag) && vocab.Remove(Tokenization.ToolTokens.ReservedPiece(k)))
+                vocab[tag] = _markupIds[k];
+            List(tag, _markupIds[k]);
+        }
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            root.WriteTo(writer);
+        });
     }
 }

@@ -15,16 +15,16 @@ public class TurnDecoderTests
         ids.Add(t.TokenId("<tool_call>"));
         ids.AddRange(t.Encode("\n{\"name\": \"get_forecast\", \"arguments\": {\"city\": \"Oslo\", \"days\": 3}}\n"));
         ids.Add(t.TokenId("</tool_call>"));
-        ids.Add(t.EndOfTurn);
-        ids.Add(t.Eos);
+        ids.Add(t.TokenId("<end_of_turn>"));
+        ids.Add(GemmaTokenizer.EosId);
         ids.AddRange(t.Encode("text after the turn is never read"));
         return ids;
     }
 
     [Theory]
-    [InlineData(ToolMarkup.Reserved)]
-    [InlineData(ToolMarkup.Added)]
-    public void MarkupKept_TheCallParses(ToolMarkup markup)
+    [InlineData(ToolTokenMode.Reserved)]
+    [InlineData(ToolTokenMode.Added)]
+    public void MarkupKept_TheCallParses(ToolTokenMode markup)
     {
         var tokenizer = GemmaTokenizer.Embedded(markup);
         string text = TurnDecoder.Decode(tokenizer, Generated(tokenizer));
@@ -39,10 +39,10 @@ public class TurnDecoderTests
     public void SkippingSpecialIds_LosesTheCall_WhichIsWhyTheDecoderKeepsThem()
     {
         // A skip_special_tokens decoder drops every special id; markup mapped onto <unusedN> is special.
-        var tokenizer = GemmaTokenizer.Embedded(ToolMarkup.Reserved);
-        var special = tokenizer.MarkupIds.Values.Append(tokenizer.EndOfTurn).Append(tokenizer.Eos).ToHashSet();
+        var tokenizer = GemmaTokenizer.Embedded(ToolTokenMode.Reserved);
+        var special = tokenizer.MarkupIds.Append(tokenizer.TokenId("<end_of_turn>")).Append(GemmaTokenizer.EosId).ToHashSet();
         var generated = Generated(tokenizer);
-        string skipped = tokenizer.Decode(generated.TakeWhile(id => id != tokenizer.EndOfTurn).Where(id => !special.Contains(id)));
+        string skipped = tokenizer.Decode(generated.TakeWhile(id => id != tokenizer.TokenId("<end_of_turn>")).Where(id => !special.Contains(id)));
 
         var turn = ToolCallParser.Parse(skipped);
         Assert.Empty(turn.Calls);

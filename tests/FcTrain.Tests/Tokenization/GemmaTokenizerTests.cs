@@ -1,134 +1,148 @@
-using System.Text.Json;
 using FcTrain.Tokenization;
 
 namespace FcTrain.Tests.Tokenization;
 
-public sealed class HfReferenceFixture : IDisposable
+public class GemmaTokenizerTests
 {
-    public GemmaTokenizer Reserved { get; } = GemmaTokenizer.Embedded(ToolMarkup.Reserved);
-    public HfTokenizer Hf { get; }
-    public HfReferenceFixture() => Hf = HfTokenizer.OnSourceFile();
-    public void Dispose() => Hf.Dispose();
-}
-
-public class GemmaTokenizerTests(HfReferenceFixture fixture) : IClassFixture<HfReferenceFixture>
-{
-    readonly GemmaTokenizer _tok = fixture.Reserved;
+    private static readonly GemmaTokenizer Gemma = GemmaTokenizer.Embedded();
 
     [Fact]
-    public void Ids_equal_hf_tokenizers_on_the_generated_corpus()
+    public void Ids_equal_hugging_face_on_the_whole_corpus()
     {
-        var corpus = TextCorpus.Generate(6_000);
-        int mismatches = 0, tokens = 0;
-        var first = new List<string>();
-        foreach (string text in corpus)
+        var mismatches = new List<string>();
+        int documents = 0; long tokens = 0;
+        foreach (string text in TokenizerCorpus.Generate(random: 3000))
         {
-            int[] ours = _tok.Encode(text), theirs = fixture.Hf.Encode(text);
-            tokens += theirs.Length;
-            if (!ours.SequenceEqual(theirs))
-            {
-                mismatches++;
-                if (first.Count < 3) first.Add($"{JsonSerializer.Serialize(text)}\n ours {string.Join(",", ours)}\n hf   {string.Join(",", theirs)}");
-            }
+            int[] expected = HuggingFaceReference.Gemma.Encode(text), actual = Gemma.Encode(text);
+            documents++; tokens += expected.Length;
+            if (!expected.AsSpan().SequenceEqual(actual) && mismatches.Count < 5)
+                mismatches.Add($"{System.Text.Json.JsonSerializer.Serialize(text[..Math.Min(text.Length, 200)])}\n  hf:   [{string.Join(",", expected.Take(40))}]\n  ours: [{string.Join(",", actual.Take(40))}]");
         }
-        Assert.True(tokens > 300_000, $"corpus too small: {tokens} tokens");
-        Assert.True(mismatches == 0, $"{mismatches} of {corpus.Count} texts differ:\n{string.Join("\n", first)}");
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count}+ of {documents} documents differ:\n{string.Join("\n", mismatches)}");
+        Assert.True(tokens > 300_000, $"the corpus is too small to mean much: {tokens} tokens");
     }
 
     [Fact]
-    public void Decode_equals_hf_and_round_trips_the_corpus()
+    public void Decode_equals_hugging_face_and_round_trips()
     {
-        foreach (string text in TextCorpus.Generate(1_500, seed: 7))
+        foreach (string text in TokenizerCorpus.Generate(random: 300))
         {
-            int[] ids = _tok.Encode(text);
-            Assert.Equal(fixture.Hf.Decode(ids), _tok.Decode(ids));
-            if (!text.Contains('▁')) Assert.Equal(text, _tok.Decode(ids)); // HF's decoder, too, turns "▁" into " "
+            int[] ids = Gemma.Encode(text);
+            Assert.Equal(HuggingFaceReference.Gemma.Decode(ids), Gemma.Decode(ids));
+            // '▁' is Gemma's escaped space: HF decodes it as a space too, so only texts without it round-trip.
+            if (!text.Contains('▁')) Assert.Equal(text, Gemma.Decode(ids));
         }
     }
 
-    [Theory]
-    [InlineData("Hello world", new[] { 4521, 2134 })]
-    [InlineData("  two spaces", new[] { 139, 9721, 14130 })]
-    public void Known_ids(string text, int[] expected) => Assert.Equal(expected, _tok.Encode(text));
+    [Fact]
+    public void Decode_of_broken_utf8_gives_one_replacement_per_byte_like_hf()
+    {
+        int[] ids = [Gemma.TokenId("<0xE4>"), Gemma.TokenId("<0xB8>"), Gemma.TokenId("a")];
+        Assert.Equal(HuggingFaceReference.Gemma.Decode(ids), Gemma.Decode(ids));
+    }
 
     [Fact]
     public void Special_tokens_in_text_stay_text()
     {
-        int[] ids = _tok.Encode("<end_of_turn>\n<start_of_turn>model\n<tool_call><eos><bos>");
-        Assert.DoesNotContain(_tok.EndOfTurn, ids);
-        Assert.DoesNotContain(_tok.StartOfTurn, ids);
-        Assert.DoesNotContain(_tok.Eos, ids);
-        Assert.DoesNotContain(_tok.Bos, ids);
-        Assert.DoesNotContain(_tok.TokenId("<tool_call>"), ids);
-        Assert.Equal("<end_of_turn>\n<start_of_turn>model\n<tool_call><eos><bos>", _tok.Decode(ids));
+        int[] ids = Gemma.Encode("<end_of_turn><eos><bos><start_of_turn>");
+        Assert.DoesNotContain(GemmaTokenizer.EosId, ids);
+        Assert.DoesNotContain(GemmaTokenizer.BosId, ids);
+        Assert.DoesNotContain(Gemma.TokenId("<end_of_turn>"), ids);
+        Assert.DoesNotContain(Gemma.TokenId("<start_of_turn>"), ids);
+        Assert.Equal("<end_of_turn><eos><bos><start_of_turn>", Gemma.Decode(ids));
     }
 
     [Fact]
-    public void Byte_fallback_for_characters_outside_the_vocabulary()
+    public void Known_ids()
     {
-        int[] ids = _tok.Encode("\U0001D11E"); // MUSICAL SYMBOL G CLEF is not a piece: its four UTF-8 bytes are
-        Assert.Equal(["<0xF0>", "<0x9D>", "<0x84>", "<0x9E>"], ids.Select(_tok.Piece));
-        Assert.Equal("\U0001D11E", _tok.Decode(ids));
-        Assert.Equal("\uFFFD\uFFFD", _tok.Decode([_tok.TokenId("<0xF0>"), _tok.TokenId("<0x9F>")]));
+        Assert.Equal(256000, Gemma.VocabSize);
+        Assert.Equal(2, Gemma.TokenId("<bos>"));
+        Assert.Equal(1, Gemma.TokenId("<eos>"));
+        Assert.Equal(106, Gemma.TokenId("<start_of_turn>"));
+        Assert.Equal(107, Gemma.TokenId("<end_of_turn>"));
+        Assert.Equal(226, Gemma.Encode("\t").Single());   // Gemma has no <0x09>: a tab is a piece
     }
 
     [Fact]
-    public void Reserved_markup_maps_onto_unused_ids_without_growing_the_vocabulary()
+    public void Reserved_mode_maps_markup_onto_unused_pieces()
     {
-        Assert.Equal(256_000, _tok.VocabSize);
-        Assert.Equal(7, _tok.TokenId("<tools>"));
-        Assert.Equal(14, _tok.TokenId("</tool_response>"));
-        Assert.Equal(106, _tok.StartOfTurn);
-        Assert.Equal(107, _tok.EndOfTurn);
-        Assert.Equal("<tool_call>x</tool_call>", _tok.Decode([_tok.TokenId("<tool_call>"), _tok.TokenId("x"), _tok.TokenId("</tool_call>")]));
+        for (int k = 0; k < ToolTokens.Markup.Count; k++)
+        {
+            Assert.Equal(7 + k, Gemma.TokenId(ToolTokens.Markup[k]));   // <unused0> is id 7
+            Assert.Equal(ToolTokens.Markup[k], Gemma.Decode([7 + k]));
+        }
+        Assert.Equal(ToolTokenMode.Reserved, Gemma.ToolTokens);
     }
 
     [Fact]
-    public void Added_markup_appends_ids_and_round_trips_through_tokenizer_json()
+    public void Added_mode_appends_markup_after_the_vocabulary()
     {
-        var added = GemmaTokenizer.Embedded(ToolMarkup.Added);
-        Assert.Equal(256_008, added.VocabSize);
-        Assert.Equal(Enumerable.Range(256_000, 8), GemmaTokenizer.MarkupTokens.Select(added.TokenId));
-        Assert.NotEqual(added.ContentHash, _tok.ContentHash);
+        var added = GemmaTokenizer.Embedded(ToolTokenMode.Added);
+        Assert.Equal(256008, added.VocabSize);
+        Assert.Equal(Enumerable.Range(256000, 8), ToolTokens.Markup.Select(added.TokenId));
+        Assert.Equal("<tool_response>x</tool_response>", added.Decode([256006, .. added.Encode("x"), 256007]));
+        Assert.NotEqual(Gemma.ContentHash, added.ContentHash);
+    }
 
-        // HF loads the saved file with the markup as single tokens, and so do we.
-        using var hf = HfTokenizer.Describing(added);
-        string text = "<tool_call>\n{\"name\": \"f\"}\n</tool_call><tool_response>\n{}\n</tool_response>";
-        int[] hfIds = hf.Encode(text);
-        Assert.Contains(256_004, hfIds);
-        Assert.Contains(256_007, hfIds);
+    [Theory]
+    [InlineData(ToolTokenMode.Reserved)]
+    [InlineData(ToolTokenMode.Added)]
+    public void Written_tokenizer_json_reloads_with_the_same_ids_here_and_in_hf(ToolTokenMode mode)
+    {
+        var tokenizer = GemmaTokenizer.Embedded(mode);
         string dir = Directory.CreateTempSubdirectory("fctrain-tok-").FullName;
         try
         {
-            added.Save(dir);
-            var reloaded = GemmaTokenizer.FromFolder(dir, ToolMarkup.Reserved); // the file decides: its markup ids win
-            Assert.Equal(256_008, reloaded.VocabSize);
-            Assert.Equal(256_004, reloaded.TokenId("<tool_call>"));
-            Assert.Equal(_tok.Encode("plain text, 123"), reloaded.Encode("plain text, 123"));
+            tokenizer.WriteHuggingFaceJson(Path.Combine(dir, "tokenizer.json"));
+            var reloaded = GemmaTokenizer.FromFolder(dir, mode == ToolTokenMode.Reserved ? ToolTokenMode.Added : ToolTokenMode.Reserved);
+            Assert.Equal(mode, reloaded.ToolTokens);   // the file's markup wins over the requested mode
+            Assert.Equal(tokenizer.VocabSize, reloaded.VocabSize);
+            Assert.Equal(tokenizer.MarkupIds, reloaded.MarkupIds);
+
+            // HF parses the tags as added tokens with the same ids.
+            var hf = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
+            int[] ids = hf.Encode("<tool_call>\n{}\n</tool_call>").Select(i => (int)i).ToArray();
+            Assert.Equal([GemmaTokenizer.BosId, tokenizer.TokenId("<tool_call>"), .. tokenizer.Encode("\n{}\n"), tokenizer.TokenId("</tool_call>")], ids);
         }
-        finally { Directory.Delete(dir, true); }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>
+    /// A model's tokenizer.json may list non-special added tokens (google/gemma-2's lists HTML tags): HF makes them
+    /// one token wherever they occur in text, and so do we; special ones stay text (Special_tokens_in_text_stay_text).
+    /// </summary>
     [Fact]
-    public void Saved_reserved_tokenizer_reloads_to_the_same_ids()
+    public void Non_special_added_tokens_are_matched_in_text_like_hf()
     {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(Gemma.OriginalJson.ToArray())!;
+        foreach (string tag in new[] { "<table>", "<h1>", "</h1>", "<b>" })
+            root["added_tokens"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = Gemma.TokenId(tag), ["content"] = tag, ["single_word"] = false, ["lstrip"] = false,
+                ["rstrip"] = false, ["normalized"] = false, ["special"] = false,
+            });
         string dir = Directory.CreateTempSubdirectory("fctrain-tok-").FullName;
         try
         {
-            _tok.Save(dir);
-            var reloaded = GemmaTokenizer.FromFolder(dir);
-            Assert.Equal(256_000, reloaded.VocabSize);
-            Assert.Equal(7, reloaded.TokenId("<tools>"));
-            Assert.Throws<ArgumentException>(() => reloaded.TokenId("<unused0>"));
-            Assert.Equal(_tok.Encode("Zürich 東京 🚀"), reloaded.Encode("Zürich 東京 🚀"));
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), root.ToJsonString());
+            var ours = GemmaTokenizer.FromFolder(dir);
+            var hf = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
+            string[] texts = ["<h1>Title</h1>", "a<table>b", "<h1><h1></h1>", "x <h1> y", "<h", "<h1", "<b><br><bold>", " <table>\n\n<b>  "];
+            foreach (string text in texts.Concat(TokenizerCorpus.Generate(200, seed: 5).Select((t, i) => t.Insert(Middle(t), i % 2 == 0 ? "<h1>" : " <table>"))))
+                Assert.Equal(hf.Encode(text).Skip(1).Select(i => (int)i), ours.Encode(text));
+            Assert.Single(ours.Encode("<h1>"));
+            Assert.NotEqual(1, Gemma.Encode("<h1>").Length);   // the embedded tokenizer.json lists none
         }
-        finally { Directory.Delete(dir, true); }
+        finally { Directory.Delete(dir, recursive: true); }
+
+        // Not inside a surrogate pair.
+        static int Middle(string t) => t.Length / 2 < t.Length && char.IsLowSurrogate(t[t.Length / 2]) ? t.Length / 2 + 1 : t.Length / 2;
     }
 
     [Fact]
-    public void Missing_tokenizer_json_is_a_clear_error()
+    public void Missing_folder_is_a_clear_error()
     {
-        var e = Assert.Throws<FcTrain.Diagnostics.FcTrainException>(() => GemmaTokenizer.FromFolder("/nonexistent-model"));
-        Assert.Equal("FCT0101", e.Diagnostic.Code);
+        var e = Assert.Throws<FcTrain.Diagnostics.FcTrainException>(() => GemmaTokenizer.FromFolder("/nonexistent/model"));
+        Assert.Equal("FCT0112", e.Diagnostic.Code);
     }
 }

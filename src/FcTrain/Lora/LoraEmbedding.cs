@@ -1,0 +1,66 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FcTrain.Lora;
+
+/// <summary>
+/// A frozen embedding table with an optional low-rank update, as PEFT's lora.Embedding:
+///
+///     e(i) = W[i] + (Aᵀ[i] · Bᵀ) · scaling        W: (vocab, dim), A: (r, vocab), B: (dim, r)
+///
+/// PEFT stores the factors as bare parameters <c>lora_embedding_A</c> / <c>lora_embedding_B</c> and initialises them
+/// the other way round from linear layers (A zero, B normal), still starting from the unchanged table.
+/// Like PEFT, no dropout on token ids.
+/// </summary>
+public sealed class LoraEmbedding : Module<Tensor, Tensor>
+{
+    public Parameter Weight { get; private set; }
+    public Parameter? LoraA { get; private set; }
+    public Parameter? LoraB { get; private set; }
+    public double Scaling { get; private set; }
+
+    public LoraEmbedding(string name, long vocab, long dim, ScalarType dtype, Device device) : base(name)
+    {
+        Weight = new Parameter(empty(vocab, dim, dtype, device), requires_grad: false);
+        register_parameter("weight", Weight);
+    }
+
+    public void AddAdapter(LoraConfig config)
+    {
+        long vocab = Weight.shape[0], dim = Weight.shape[1];
+        LoraA = new Parameter(zeros(config.Rank, vocab, ScalarType.Float32, Weight.device));
+        LoraB = new Parameter(empty(dim, config.Rank, ScalarType.Float32, Weight.device));
+        using (no_grad()) init.normal_(LoraB);
+        Scaling = config.Scaling;
+        register_parameter("lora_embedding_A", LoraA);
+        register_parameter("lora_embedding_B", LoraB);
+    }
+
+    /// <summary>Grows the table for new tokens (tool markup added as tokens); new rows start as the mean embedding,
+    /// the usual choice (transformers' resize_token_embeddings with mean_resizing).</summary>
+    public void Resize(long newVocab)
+    {
+        long vocab = Weight.shape[0];
+        if (newVocab <= vocab) return;
+        using (no_grad())
+        {
+            var mean = Weight.mean([0], keepdim: true, type: ScalarType.Float32).to(Weight.dtype);
+            var grown = cat([Weight, mean.expand(newVocab - vocab, -1)], 0);
+            Weight = new Parameter(grown, requires_grad: false);
+        }
+        register_parameter("weight", Weight);
+    }
+
+    public override Tensor forward(Tensor ids)
+    {
+        var y = Lookup(Weight, ids);                                 // (B, T, C)
+        if (LoraA is null || LoraB is null) return y;
+        var a = Lookup(LoraA.t(), ids);                              // (B, T, r)
+        return y + (a.matmul(LoraB.t()) * Scaling).to(y.dtype);      // (B, T, C)
+    }
+
+    private static Tensor Lookup(Tensor table, Tensor ids) =>
+        table.index_select(0, ids.reshape(-1)).reshape([.. ids.shape, table.shape[1]]);
+}

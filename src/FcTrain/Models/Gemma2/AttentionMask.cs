@@ -1,0 +1,31 @@
+using static TorchSharp.torch;
+
+namespace FcTrain.Models.Gemma2;
+
+/// <summary>
+/// Which keys each query may attend to, as a boolean (B or 1, 1, Tq, Tk) mask:
+/// causal (key index ≤ query index), within the same document (packed rows are block-diagonal, so packed
+/// conversations never see each other) and, on sliding-window layers, fewer than <c>window</c> tokens back
+/// (transformers: key > query − window).
+/// </summary>
+public static class AttentionMask
+{
+    /// <param name="queryIndex">Sequence index of each query, (Tq); with a KV cache these start at the cache length.</param>
+    /// <param name="keyIndex">Sequence index of each key, (Tk).</param>
+    /// <param name="documentIds">Document id of every token of the row, (B, Tk), or null for one document.</param>
+    public static Tensor Build(Tensor queryIndex, Tensor keyIndex, Tensor? documentIds, int? window)
+    {
+        var q = queryIndex.unsqueeze(1);                    // (Tq, 1)
+        var k = keyIndex.unsqueeze(0);                      // (1, Tk)
+        var allowed = k <= q;                               // (Tq, Tk)
+        if (window is int w) allowed = allowed & (q - k < w);
+        allowed = allowed.unsqueeze(0);                     // (1, Tq, Tk)
+        if (documentIds is not null)
+        {
+            long tq = queryIndex.shape[0], tk = keyIndex.shape[0];
+            var docQ = documentIds[.., (int)(tk - tq)..];   // the queries are the last Tq tokens
+            allowed = allowed & (docQ.unsqueeze(2) == documentIds.unsqueeze(1));   // (B, Tq, Tk)
+        }
+        return allowed.unsqueeze(1);                        // (B|1, 1, Tq, Tk)
+    }
+}

@@ -1,0 +1,76 @@
+using FcTrain.Lora;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace FcTrain.Models.Gemma2;
+
+/// <summary>
+/// Gemma-2 with its language-model head (transformers' Gemma2ForCausalLM): logits = cap · tanh(h Eᵀ / cap), with
+/// the head tied to the token embeddings E and the final soft-cap. Hidden states and logits are separate steps so
+/// training can project only the positions it trains on: with a 256k vocabulary, full logits of a 1500-token row
+/// take 1.5 GB in float32.
+/// </summary>
+public sealed class Gemma2ForCausalLM : nn.Module
+{
+    [ComponentName(Name = "model")] public readonly Gemma2Model Model;
+    [ComponentName(Name = "lm_head")] public readonly LoraLinear LmHead;
+
+    public Gemma2Config Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+
+    /// <summary>Builds the model with uninitialised weights (they are loaded or initialised next).</summary>
+    public Gemma2ForCausalLM(Gemma2Config config, ScalarType dtype, Device device) : base("Gemma2ForCausalLM")
+    {
+        Config = config;
+        DType = dtype;
+        Device = device;
+        Model = new Gemma2Model(config, dtype, device);
+        LmHead = config.TieWordEmbeddings
+            ? LoraLinear.Tied("lm_head", Model.EmbedTokens.Weight)
+            : new LoraLinear("lm_head", config.HiddenSize, config.VocabSize, dtype, device);
+        RegisterComponents();
+    }
+
+    /// <summary>Hidden states (B, T, C); see <see cref="Gemma2Model.forward"/>.</summary>
+    public Tensor Hidden(Tensor inputIds, Tensor positionIds, Tensor? documentIds = null, KvCache? cache = null, LayerRunner? runLayer = null) =>
+        Model.forward(inputIds, positionIds, documentIds, cache, runLayer);
+
+    /// <summary>Logits for hidden states (…, C) → (…, V).</summary>
+    public Tensor Logits(Tensor hidden)
+    {
+        var logits = LmHead.forward(hidden);
+        if (Config.FinalLogitSoftcapping is double cap) logits = (logits / cap).tanh() * cap;
+        return logits;
+    }
+
+    /// <summary>Full logits (B, T, V).</summary>
+    public Tensor forward(Tensor inputIds, Tensor positionIds, Tensor? documentIds = null, KvCache? cache = null) =>
+        Logits(Hidden(inputIds, positionIds, documentIds, cache));
+
+    /// <summary>Every projection that can carry a LoRA adapter, by PEFT module path (without the base_model.model. prefix).</summary>
+    public IEnumerable<(string Path, LoraLinear Layer)> LinearModules()
+    {
+        foreach (var layer in Model.Layers)
+        {
+            foreach (var (name, p) in layer.SelfAttention.Projections()) yield return ($"model.layers.{layer.Index}.self_attn.{name}", p);
+            foreach (var (name, p) in layer.Mlp.Projections()) yield return ($"model.layers.{layer.Index}.mlp.{name}", p);
+        }
+        yield return ("lm_head", LmHead);
+    }
+
+    /// <summary>Attaches LoRA adapters to the target modules and freezes everything else.</summary>
+    public void ApplyLora(LoraConfig config)
+    {
+        foreach (var p in parameters()) p.requires_grad = false;
+        foreach (var (path, layer) in LinearModules())
+            if (config.Targets(path[(path.LastIndexOf('.') + 1)..])) layer.AddAdapter(config);
+        if (config.Targets("embed_tokens")) Model.EmbedTokens.AddAdapter(config);
+    }
+
+    /// <summary>The adapter parameters with their state-dict names (the only ones that train).</summary>
+    public IReadOnlyList<(string Name, Parameter Value)> AdapterParameters() =>
+        named_parameters().Where(p => p.name.Contains(".lora_") || p.name.StartsWith("lora_")).Select(p => (p.name, p.parameter)).ToList();
+}

@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using FcTrain.Data;
+using FcTrain.Diagnostics;
+using FcTrain.Packing;
+
+namespace FcTrain.Tests.Packing;
+
+public class ShardBuilderTests
+{
+    [Fact]
+    public void Sample_datasets_tokenize_into_shards_that_read_back_deterministically()
+    {
+        var loaded = DatasetLoader.Load(RepoPaths.Root, []);
+        Assert.False(loaded.HasErrors, string.Join("\n", loaded.Diagnostics));
+        string outDir = Directory.CreateTempSubdirectory("fctrain-shards-").FullName;
+        try
+        {
+            var diagnostics = new List<Diagnostic>();
+            var result = ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir), diagnostics);
+            Assert.Empty(diagnostics);
+            Assert.NotNull(result);
+            int conversations = loaded.Datasets.Sum(d => d.Conversations.Count);
+            Assert.Equal(conversations, result.Train.Conversations + result.Eval.Conversations);
+            Assert.InRange(result.Train.TrainedShare, 0.05, 0.9);
+
+            var shards = ShardReader.Read(outDir);
+            Assert.Equal(result.Train.Rows, shards.Train.Count);
+            Assert.Equal(result.Train.Tokens, shards.Train.Sum(r => (long)r.InputIds.Length));
+            Assert.All(shards.Train.Concat(shards.Eval), r => Assert.True(r.InputIds.Length <= 1500));
+            var manifest = JsonNode.Parse(shards.ManifestJson)!;
+            Assert.Equal("reserved", (string?)manifest["tokenizer"]!["tool_tokens"]);
+            Assert.Equal(loaded.Datasets.Count, manifest["datasets"]!.AsArray().Count);
+
+            // Same input, same bytes.
+            byte[] first = File.ReadAllBytes(Path.Combine(outDir, "train.safetensors"));
+            ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir), diagnostics);
+            Assert.Equal(first, File.ReadAllBytes(Path.Combine(outDir, "train.safetensors")));
+            Assert.Equal(shards.ManifestJson, File.ReadAllText(Path.Combine(outDir, "manifest.json")));
+        }
+        finally { Directory.Delete(outDir, true); }
+    }
+
+    [Fact]
+    public void A_changed_shard_is_detected()
+    {
+        var loaded = DatasetLoader.Load(RepoPaths.Root, []);
+        string outDir = Directory.CreateTempSubdirectory("fctrain-shards-").FullName;
+        try
+        {
+            ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir, TrainOn: "all"), []);
+            File.AppendAllText(Path.Combine(outDir, "eval.safetensors"), " ");
+            Assert.Equal("FCT0134", Assert.Throws<FcTrainException>(() => ShardReader.Read(outDir)).Diagnostic.Code);
+        }
+        finally { Directory.Delete(outDir, true); }
+    }
+}
