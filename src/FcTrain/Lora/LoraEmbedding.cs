@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -16,26 +17,30 @@ namespace FcTrain.Lora;
 /// </summary>
 public sealed class LoraEmbedding : Module<Tensor, Tensor>
 {
-    public Parameter Weight { get; private set; }
-    public Parameter? LoraA { get; private set; }
-    public Parameter? LoraB { get; private set; }
+    [ComponentName(Name = "weight")] private Parameter weight;                  // (vocab, dim), frozen
+    [ComponentName(Name = "lora_embedding_A")] private Parameter? loraA;        // (r, vocab)
+    [ComponentName(Name = "lora_embedding_B")] private Parameter? loraB;        // (dim, r)
+
+    public Parameter Weight => weight;
+    public Parameter? LoraA => loraA;
+    public Parameter? LoraB => loraB;
     public double Scaling { get; private set; }
 
     public LoraEmbedding(string name, long vocab, long dim, ScalarType dtype, Device device) : base(name)
     {
-        Weight = new Parameter(empty(vocab, dim, dtype, device), requires_grad: false);
-        register_parameter("weight", Weight);
+        weight = new Parameter(empty(vocab, dim, dtype, device), requires_grad: false);
+        RegisterComponents();
     }
 
     public void AddAdapter(LoraConfig config)
     {
         long vocab = Weight.shape[0], dim = Weight.shape[1];
-        LoraA = new Parameter(zeros(config.Rank, vocab, ScalarType.Float32, Weight.device));
-        LoraB = new Parameter(empty(dim, config.Rank, ScalarType.Float32, Weight.device));
-        using (no_grad()) init.normal_(LoraB);
+        loraA = new Parameter(zeros(config.Rank, vocab, ScalarType.Float32, Weight.device));
+        loraB = new Parameter(empty(dim, config.Rank, ScalarType.Float32, Weight.device));
+        using (no_grad()) init.normal_(loraB);
         Scaling = config.Scaling;
-        register_parameter("lora_embedding_A", LoraA);
-        register_parameter("lora_embedding_B", LoraB);
+        register_parameter("lora_embedding_A", loraA);
+        register_parameter("lora_embedding_B", loraB);
     }
 
     /// <summary>Grows the table for new tokens (tool markup added as tokens); new rows start as the mean embedding,
@@ -48,17 +53,17 @@ public sealed class LoraEmbedding : Module<Tensor, Tensor>
         {
             var mean = Weight.mean([0], keepdim: true, type: ScalarType.Float32).to(Weight.dtype);
             var grown = cat([Weight, mean.expand(newVocab - vocab, -1)], 0);
-            Weight = new Parameter(grown, requires_grad: false);
+            weight = new Parameter(grown, requires_grad: false);
         }
-        register_parameter("weight", Weight);
+        register_parameter("weight", weight);
     }
 
     public override Tensor forward(Tensor ids)
     {
         var y = Lookup(Weight, ids);                                 // (B, T, C)
-        if (LoraA is null || LoraB is null) return y;
-        var a = Lookup(LoraA.t(), ids);                              // (B, T, r)
-        return y + (a.matmul(LoraB.t()) * Scaling).to(y.dtype);      // (B, T, C)
+        if (loraA is null || loraB is null) return y;
+        var a = Lookup(loraA.t(), ids);                              // (B, T, r)
+        return y + (a.matmul(loraB.t()) * Scaling).to(y.dtype);      // (B, T, C)
     }
 
     private static Tensor Lookup(Tensor table, Tensor ids) =>

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -16,47 +17,56 @@ namespace FcTrain.Lora;
 /// </summary>
 public sealed class LoraLinear : Module<Tensor, Tensor>
 {
-    public Parameter Weight { get; }
-    public Linear? LoraA { get; private set; }
-    public Linear? LoraB { get; private set; }
+    [ComponentName(Name = "weight")] private readonly Parameter? weight;   // (out, in), frozen; null when tied
+    [ComponentName(Name = "lora_A")] private Linear? loraA;                // (r, in)
+    [ComponentName(Name = "lora_B")] private Linear? loraB;                // (out, r)
+    [ComponentName(Name = "lora_dropout")] private Dropout? dropout;
+    private readonly Func<Parameter>? tiedWeight;
+
+    public Parameter Weight => weight ?? tiedWeight!();
+    public Linear? LoraA => loraA;
+    public Linear? LoraB => loraB;
     public double Scaling { get; private set; }
-    private Dropout? _dropout;
 
     public LoraLinear(string name, long inFeatures, long outFeatures, ScalarType dtype, Device device) : base(name)
     {
-        Weight = new Parameter(empty(outFeatures, inFeatures, dtype, device), requires_grad: false);
-        register_parameter("weight", Weight);
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype, device), requires_grad: false);
+        RegisterComponents();
     }
 
-    /// <summary>A projection whose weight belongs to another module (Gemma's lm_head is tied to embed_tokens),
-    /// so it is not registered here and appears once in the state dict, as in the HF checkpoint.</summary>
-    private LoraLinear(string name, Parameter tiedWeight) : base(name) => Weight = tiedWeight;
+    /// <summary>A projection whose weight belongs to another module (Gemma's lm_head is tied to embed_tokens), so
+    /// it is not registered here and appears once in the state dict, as in the HF checkpoint.</summary>
+    private LoraLinear(string name, Func<Parameter> tiedWeight) : base(name)
+    {
+        this.tiedWeight = tiedWeight;
+        RegisterComponents();
+    }
 
-    public static LoraLinear Tied(string name, Parameter weight) => new(name, weight);
+    public static LoraLinear Tied(string name, Func<Parameter> weight) => new(name, weight);
 
     /// <summary>Adds an adapter initialised as PEFT does: A Kaiming-uniform (a = √5), B zero, so the layer is unchanged.</summary>
     public void AddAdapter(LoraConfig config)
     {
         long outFeatures = Weight.shape[0], inFeatures = Weight.shape[1];
-        LoraA = Linear(inFeatures, config.Rank, hasBias: false, device: Weight.device, dtype: ScalarType.Float32);
-        LoraB = Linear(config.Rank, outFeatures, hasBias: false, device: Weight.device, dtype: ScalarType.Float32);
+        loraA = Linear(inFeatures, config.Rank, hasBias: false, device: Weight.device, dtype: ScalarType.Float32);
+        loraB = Linear(config.Rank, outFeatures, hasBias: false, device: Weight.device, dtype: ScalarType.Float32);
         using (no_grad())
         {
-            init.kaiming_uniform_(LoraA.weight!, a: Math.Sqrt(5));
-            init.zeros_(LoraB.weight!);
+            init.kaiming_uniform_(loraA.weight!, a: Math.Sqrt(5));
+            init.zeros_(loraB.weight!);
         }
-        _dropout = Dropout(config.Dropout);
+        dropout = Dropout(config.Dropout);
         Scaling = config.Scaling;
-        register_module("lora_A", LoraA);
-        register_module("lora_B", LoraB);
-        register_module("lora_dropout", _dropout);
+        register_module("lora_A", loraA);
+        register_module("lora_B", loraB);
+        register_module("lora_dropout", dropout);
     }
 
     public override Tensor forward(Tensor x)
     {
         var y = functional.linear(x, Weight);
-        if (LoraA is null || LoraB is null) return y;
-        var update = LoraB.forward(LoraA.forward(_dropout!.forward(x.to(ScalarType.Float32))));
+        if (loraA is null || loraB is null) return y;
+        var update = loraB.forward(loraA.forward(dropout!.forward(x.to(ScalarType.Float32))));
         return y + (update * Scaling).to(y.dtype);
     }
 }

@@ -29,7 +29,7 @@ public sealed class Gemma2ForCausalLM : nn.Module
         Device = device;
         Model = new Gemma2Model(config, dtype, device);
         LmHead = config.TieWordEmbeddings
-            ? LoraLinear.Tied("lm_head", Model.EmbedTokens.Weight)
+            ? LoraLinear.Tied("lm_head", () => Model.EmbedTokens.Weight)
             : new LoraLinear("lm_head", config.HiddenSize, config.VocabSize, dtype, device);
         RegisterComponents();
     }

@@ -44,7 +44,7 @@ public sealed class KvCache : IDisposable
 
     private static void Replace(ref Tensor? slot, Tensor value)
     {
-        var kept = value.detach().MoveToOuterDisposeScope();
+        var kept = value.detach().DetachFromDisposeScope();   // lives until replaced or the cache is disposed
         slot?.Dispose();
         slot = kept;
     }
