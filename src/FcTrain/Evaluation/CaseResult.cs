@@ -5,6 +5,9 @@ namespace FcTrain.Evaluation;
 /// </summary>
 public sealed record CaseResult(EvalCase Case, string Output, ParsedTurn Parsed, IReadOnlyList<CallCheck> Checks)
 {
+    /// <summary>The smallest greedy logit margin of the generated turn (null for recorded outputs); see <see cref="GeneratedTurn"/>.</summary>
+    public double? MinMargin { get; init; }
+
     /// <summary>The predicted function names equal the gold names (as a multiset: parallel calls in any order).</summary>
     public bool NamesMatch => Case.ExpectsCall && Parsed.Failure is null && SameMultiset(
         Parsed.Calls.Select(c => c.Name), Case.ExpectedCalls.Select(c => c.Name));

@@ -16,6 +16,9 @@ public sealed record EvalReport(string Model, string? Adapter, Split Split, IRea
 
     public Metrics Total => Metrics.Of("total", Results);
 
+    /// <summary>The case whose greedy choices were closest to a tie (null for recorded outputs).</summary>
+    public CaseResult? SmallestMargin => Results.Where(r => r.MinMargin is not null).MinBy(r => r.MinMargin);
+
     /// <summary>A fixed-width table: one row per category present, then the total.</summary>
     public string FormatTable()
     {
@@ -46,6 +49,7 @@ public sealed record EvalReport(string Model, string? Adapter, Split Split, IRea
             ["total"] = MetricsJson(Total),
             ["categories"] = new JsonArray(ByCategory.Select(m => (JsonNode)MetricsJson(m)).ToArray()),
         };
+        if (SmallestMargin is { } smallest) json["min_margin"] = new JsonObject { ["case"] = smallest.Case.Id, ["margin"] = Math.Round(smallest.MinMargin!.Value, 4) };
         if (details) json["cases"] = new JsonArray(Results.Select(r => (JsonNode)CaseJson(r, includeOutput: true)).ToArray());
         return json;
     }
@@ -78,6 +82,7 @@ public sealed record EvalReport(string Model, string? Adapter, Split Split, IRea
                 ? new JsonArray(r.Case.ExpectedCalls.Select(c => (JsonNode)JsonValue.Create(CaseResult.CallKey(c))!).ToArray())
                 : r.Case.ExpectedKind.Name();
             json["output"] = r.Output;
+            if (r.MinMargin is { } margin) json["min_margin"] = Math.Round(margin, 4);
         }
         return json;
     }

@@ -11,7 +11,7 @@ namespace FcTrain.Evaluation;
 public static class EvalRunner
 {
     public static EvalReport Run(
-        IReadOnlyList<Dataset> datasets, Split split, Func<EvalCase, string> generate,
+        IReadOnlyList<Dataset> datasets, Split split, Func<EvalCase, GeneratedTurn> generate,
         string model, string? adapter, Action<string>? log = null)
     {
         var cases = datasets.OrderBy(d => d.Manifest.Name, StringComparer.Ordinal).SelectMany(d => EvalCase.From(d, split)).ToList();
@@ -23,10 +23,11 @@ public static class EvalRunner
             string offered = string.Join(",", c.Offered.Select(f => f.Name));
             string key = c.Dataset + "/" + offered;
             if (!checkers.TryGetValue(key, out CallChecker? checker)) checkers[key] = checker = new CallChecker(c.Offered);
-            CaseResult result = CaseResult.Score(c, generate(c), checker);
+            GeneratedTurn turn = generate(c);
+            CaseResult result = CaseResult.Score(c, turn.Text, checker) with { MinMargin = turn.MinMargin };
             results.Add(result);
             log?.Invoke($"[{results.Count}/{cases.Count}] {c.Id} ({c.Category.Name()}): {(result.Correct ? "ok" : "differs")} -> {result.Parsed.Kind.Name()}" +
-                        $"  {clock.Elapsed.TotalSeconds:0.0}s");
+                        (turn.MinMargin is { } m ? $", margin {m:0.00}" : "") + $"  {clock.Elapsed.TotalSeconds:0.0}s");
         }
         return new EvalReport(model, adapter, split, results);
     }

@@ -25,7 +25,7 @@ public sealed record EvalOptions
 /// <summary>Loads the datasets, produces a model turn per case and scores them: the flow both commands share.</summary>
 public static class EvalSession
 {
-    public const string NoCases = "FCT0403", CannotGenerate = "FCT0406";
+    public const string NoCases = "FCT0403";
 
     /// <summary>
     /// Runs the evaluation from <paramref name="repoRoot"/>. Data problems come back as diagnostics (all of
@@ -42,9 +42,10 @@ public static class EvalSession
             throw FcTrainException.Error(NoCases, $"the {split} split has no evaluation case: no conversation of the datasets is in it with an assistant turn. " +
                 "Choose the other split (--split), or hold conversations out with split.eval_ids or split.eval_fraction in dataset.json.", "datasets");
 
-        Func<EvalCase, string> generate = options.Outputs is { } outputs
-            ? RecordedOutputs.Generator(RecordedOutputs.Load(Path.GetFullPath(outputs, repoRoot), outputs), outputs)
-            : ModelGenerator(options);
+        using var model = options.Outputs is null ? EvalModel.Load(options, loaded.Datasets, log) : null;
+        Func<EvalCase, GeneratedTurn> generate = model is not null
+            ? model.Generate
+            : RecordedOutputs.Generator(RecordedOutputs.Load(Path.GetFullPath(options.Outputs!, repoRoot), options.Outputs!), options.Outputs!);
         log($"fctrain: evaluating {cases} case(s) of the {split} split of {loaded.Datasets.Count} dataset(s) with " +
             (options.Outputs is null ? $"{options.Model}{(options.Adapter is null ? "" : " + " + options.Adapter)}" : options.Outputs));
         var report = options.Outputs is null
@@ -52,11 +53,4 @@ public static class EvalSession
             : EvalRunner.Run(loaded.Datasets, options.Split, generate, "recorded: " + options.Outputs, null, log);
         return (report, loaded.Datasets, loaded.Diagnostics);
     }
-
-    // Greedy generation with the KV cache of the Gemma-2 model (issue 4): prompt = the case's conversation
-    // rendered with its dataset's template and the generation prompt; output decoded with the markup kept.
-    private static Func<EvalCase, string> ModelGenerator(EvalOptions options) =>
-        throw FcTrainException.Error(CannotGenerate,
-            $"this build of fctrain cannot load '{options.Model}' for generation yet (the Gemma-2 model and generator are not merged into it). " +
-            "Score recorded model turns with --outputs FILE.jsonl instead.");
 }

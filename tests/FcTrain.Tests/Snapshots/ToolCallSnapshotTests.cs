@@ -26,7 +26,7 @@ public sealed class ToolCallSnapshotTests : IDisposable
     private IReadOnlyList<SnapshotResult> Check(bool accept = false)
     {
         var datasets = Load();
-        var report = EvalRunner.Run(datasets, Split.Train, c => SampleData.RenderGold(c.Gold), "gold", null);
+        var report = EvalRunner.Run(datasets, Split.Train, c => new GeneratedTurn(SampleData.RenderGold(c.Gold)), "gold", null);
         return ToolCallSnapshot.Check(report, datasets, _root, accept);
     }
 

@@ -38,6 +38,8 @@ internal static class EvalCommand
             foreach (var r in report.Results.Where(r => !r.Correct))
                 output.WriteLine($"  {r.Case.Id}: expected {Expected(r.Case)}, got {Got(r)}");
         output.Write(report.FormatTable());
+        if (report.SmallestMargin is { } smallest)
+            output.WriteLine($"smallest greedy logit margin: {smallest.MinMargin:0.000} ({smallest.Case.Id})");
         if (jsonFile is not null)
         {
             string path = Path.GetFullPath(jsonFile, repoRoot);

@@ -63,6 +63,8 @@ internal static class SnapshotCommand
                     break;
             }
         }
+        if (report.SmallestMargin is { } smallest)
+            output.WriteLine($"fctrain snapshot: smallest greedy logit margin {smallest.MinMargin:0.000} ({smallest.Case.Id}).");
         var total = report.Total;
         output.WriteLine($"fctrain snapshot: {outcomes.Count} snapshot(s), {failed} failed; {total.Accuracy.Count}/{total.Cases} case(s) match the gold turns.");
         if (resultFile is not null)
