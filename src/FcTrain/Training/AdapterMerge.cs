@@ -8,9 +8,6 @@ namespace FcTrain.Training;
 /// </summary>
 public static class AdapterMerge
 {
-    /// <summary>alpha/r, or alpha/sqrt(r) with rsLoRA.</summary>
-    public static double Scale(LoraSettings lora) => lora.UseRsLora ? lora.Alpha / Math.Sqrt(lora.Rank) : lora.Alpha / lora.Rank;
-
     /// <summary>Linear layer: W (out, in) + scale · B (out, r) @ A (r, in).</summary>
     public static Tensor Linear(Tensor weight, Tensor loraA, Tensor loraB, double scale)
     {

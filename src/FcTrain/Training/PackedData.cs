@@ -24,6 +24,15 @@ public sealed class PackedData
     public long TrainTokens => Train.Sum(r => (long)r.InputIds.Length);
     public long TrainLabelled => Train.Sum(r => (long)TrainedTokens(r));
 
+    /// <summary>Reads the shards of <c>fctrain tokenize</c> and checks them against the training settings.</summary>
+    public static PackedData Open(string shards, int maxSeqLength)
+    {
+        var set = ShardReader.Read(shards);
+        var data = new PackedData { Train = set.Train, Eval = set.Eval, ManifestJson = set.ManifestJson, ManifestSha256 = set.ManifestSha256 };
+        data.Validate(maxSeqLength, Path.Combine(shards, "manifest.json"));
+        return data;
+    }
+
     /// <summary>Checks the rows against the training settings.</summary>
     public void Validate(int maxSeqLength, string source)
     {

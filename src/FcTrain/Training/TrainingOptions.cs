@@ -76,4 +76,6 @@ public sealed record LoraSettings
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "embed_tokens", "lm_head"];
     /// <summary>Rank-stabilised scaling alpha/sqrt(r) (Kalajdzievski 2023) instead of alpha/r.</summary>
     public bool UseRsLora { get; init; }
+
+    public FcTrain.Lora.LoraConfig ToConfig() => new(Rank, Alpha, Dropout, TargetModules, UseRsLora);
 }

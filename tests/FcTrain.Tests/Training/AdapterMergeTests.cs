@@ -12,7 +12,7 @@ public class AdapterMergeTests
         using var scope = NewDisposeScope();
         random.manual_seed(1);
         var w = randn(12, 8); var a = randn(4, 8); var b = randn(12, 4); var x = randn(5, 8);
-        double scale = AdapterMerge.Scale(new LoraSettings { Rank = 4, Alpha = 8 });
+        double scale = new LoraSettings { Rank = 4, Alpha = 8 }.ToConfig().Scaling;
         Assert.Equal(2.0, scale);
         var unmerged = x.matmul(w.T) + x.matmul(a.T).matmul(b.T) * scale;
         var merged = x.matmul(AdapterMerge.Linear(w, a, b, scale).T);
@@ -35,7 +35,7 @@ public class AdapterMergeTests
     [Fact]
     public void Rank_stabilised_scale_is_alpha_over_sqrt_r()
     {
-        Assert.Equal(16.0, AdapterMerge.Scale(new LoraSettings { Rank = 16, Alpha = 64, UseRsLora = true }));
-        Assert.Equal(4.0, AdapterMerge.Scale(new LoraSettings { Rank = 16, Alpha = 64 }));
+        Assert.Equal(16.0, new LoraSettings { Rank = 16, Alpha = 64, UseRsLora = true }.ToConfig().Scaling);
+        Assert.Equal(4.0, new LoraSettings { Rank = 16, Alpha = 64 }.ToConfig().Scaling);
     }
 }
