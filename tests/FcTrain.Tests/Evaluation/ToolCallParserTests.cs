@@ -124,6 +124,26 @@ public class ToolCallParserTests
         Assert.Equal("f(" + "{\"a\":1}" + ")", CaseResult.CallKey(call!));
     }
 
+    [Theory]
+    [InlineData(FcTrain.Templates.Serialization.Json)]
+    [InlineData(FcTrain.Templates.Serialization.Hermes)]
+    public void EveryGoldCall_AsTheTemplateWritesIt_ReadsBackEqual(FcTrain.Templates.Serialization kind)
+    {
+        // The training template's own serializer (strict JSON, or Python reprs as in the Hermes data) and this parser agree.
+        int calls = 0;
+        foreach (var dataset in SampleData.Datasets)
+        foreach (var (conversation, _) in dataset.Conversations)
+        foreach (var call in conversation.Messages.SelectMany(m => m.ToolCalls ?? []))
+        {
+            var envelope = new JsonObject { ["name"] = call.Name, ["arguments"] = FcTrain.Templates.ValueSerializer.Canonical(call.Arguments) };
+            string body = FcTrain.Templates.ValueSerializer.Serialize(envelope, kind);
+            Assert.True(ToolCallParser.TryReadCall(body, out var read, out string? reason), $"{body}: {reason}");
+            Assert.Equal(CaseResult.CallKey(new ParsedToolCall(call.Name, call.Arguments)), CaseResult.CallKey(read!));
+            calls++;
+        }
+        Assert.True(calls > 50, $"{calls} calls");
+    }
+
     [Fact]
     public void SkipSpecialDecoding_DropsTheMarkup_AndTheCallBecomesText()
     {
