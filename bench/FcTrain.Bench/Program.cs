@@ -7,6 +7,9 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["validate"] = ValidateBenchmark.Run,
     ["tokenizer"] = TokenizerBenchmark.Run,
     ["render-tokenize"] = RenderTokenizeBenchmark.Run,
+    ["model"] = ModelBenchmark.Run,
+    ["model-load"] = ModelBenchmark.LoadOnly,
+    ["gpu"] = GpuBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

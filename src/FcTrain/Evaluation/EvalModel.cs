@@ -5,7 +5,6 @@ using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
 using FcTrain.Tokenization;
-using FcTrain.Training;
 using static TorchSharp.torch;
 
 namespace FcTrain.Evaluation;
@@ -44,8 +43,8 @@ public sealed class EvalModel : IDisposable
         if (adapter is not null && !File.Exists(Path.Combine(adapter, PeftAdapter.ConfigFile)))
             throw FcTrainException.Error(MissingAdapter, $"no PEFT adapter here ({PeftAdapter.ConfigFile} is missing). Train one first (dotnet build -t:Train or fctrain train), or pass the adapter folder it wrote.", options.Adapter!);
         ResolvedModel resolved = ModelResolver.Resolve(options.Model, log);
-        Device device = Trainer.ResolveDevice(options.Device);
-        var model = ModelLoader.Load(resolved.Folder, Trainer.ResolveDtype("auto", device), device);
+        Device device = Devices.Resolve(options.Device);
+        var model = ModelLoader.Load(resolved.Folder, Devices.DType("auto", device), device);
         if (adapter is not null) PeftAdapter.Load(model, adapter);
 
         // The tokenizer saved with the adapter (when training changed the vocabulary), else the model's, else the embedded one;

@@ -12,16 +12,17 @@ namespace FcTrain.Models;
 /// request), are checked against the SHA-256 the Hub reports for LFS files, and are linked from
 /// <c>snapshots/{commit}/</c>. <c>HF_TOKEN</c> authenticates (Gemma is gated); <c>HF_ENDPOINT</c> overrides the host.
 /// </summary>
-public sealed class HubDownloader(HubCache cache, Action<string> log, HttpMessageHandler? handler = null)
+public sealed class HubDownloader(HubCache cache, Action<string> log, string? endpoint = null)
 {
     private static readonly string[] Wanted =
         ["config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json",
          "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"];
 
-    private readonly HttpClient _http = CreateClient(handler);
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromHours(2) };
+    private readonly string _endpoint = (endpoint ?? DefaultEndpoint).TrimEnd('/');
 
-    public static string Endpoint =>
-        (Environment.GetEnvironmentVariable("HF_ENDPOINT") is { Length: > 0 } e ? e : "https://huggingface.co").TrimEnd('/');
+    public static string DefaultEndpoint =>
+        Environment.GetEnvironmentVariable("HF_ENDPOINT") is { Length: > 0 } e ? e : "https://huggingface.co";
 
     public (string Folder, string Revision) Download(string repoId, string revision)
     {
@@ -38,7 +39,7 @@ public sealed class HubDownloader(HubCache cache, Action<string> log, HttpMessag
 
     private (string Commit, List<string> Files) ListFiles(string repoId, string revision)
     {
-        using var response = Send(HttpMethod.Get, $"{Endpoint}/api/models/{repoId}/revision/{revision}", repoId, null);
+        using var response = Send(HttpMethod.Get, $"{_endpoint}/api/models/{repoId}/revision/{revision}", repoId, null);
         using var doc = JsonDocument.Parse(response.Content.ReadAsStream());
         string commit = doc.RootElement.GetProperty("sha").GetString()!;
         var files = doc.RootElement.GetProperty("siblings").EnumerateArray().Select(s => s.GetProperty("rfilename").GetString()!).ToList();
@@ -49,7 +50,7 @@ public sealed class HubDownloader(HubCache cache, Action<string> log, HttpMessag
     {
         string link = Path.Combine(snapshot, file);
         if (File.Exists(link)) return;
-        string url = $"{Endpoint}/{repoId}/resolve/{commit}/{file}";
+        string url = $"{_endpoint}/{repoId}/resolve/{commit}/{file}";
 
         // HEAD-less: the first GET tells the etag (X-Linked-Etag: the SHA-256 of an LFS file).
         string blobs = Path.Combine(repo, "blobs");
@@ -114,7 +115,4 @@ public sealed class HubDownloader(HubCache cache, Action<string> log, HttpMessag
             throw FcTrainException.Error("FCT0214", $"the Hub answered {(int)response.StatusCode} {response.ReasonPhrase} for '{repoId}'. Check the model id and revision.", url);
         return response;
     }
-
-    private static HttpClient CreateClient(HttpMessageHandler? handler) =>
-        new(handler ?? new HttpClientHandler { AllowAutoRedirect = true }) { Timeout = TimeSpan.FromHours(2) };
 }
