@@ -1,0 +1,86 @@
+using FcTrain.Data;
+using FcTrain.Diagnostics;
+using FcTrain.Generation;
+using FcTrain.Lora;
+using FcTrain.Models;
+using FcTrain.Models.Gemma2;
+using FcTrain.Tokenization;
+using static TorchSharp.torch;
+
+namespace FcTrain.Evaluation;
+
+/// <summary>A generated model turn, and how sure greedy decoding was of it.</summary>
+/// <param name="MinMargin">
+/// The smallest gap, over the turn's greedy choices (its stop token included), between the chosen token's logit
+/// and the runner-up's. A large margin means the turn cannot flip between machines through float rounding;
+/// null for recorded outputs.
+/// </param>
+public sealed record GeneratedTurn(string Text, double? MinMargin = null);
+
+/// <summary>
+/// The model under evaluation: base model (tiny, a folder, a Hub id) plus an optional PEFT adapter, with the
+/// tokenizer it was trained with. Each case: prompt ids (<see cref="EvalPrompt"/>), greedy generation with the
+/// KV cache (<see cref="TextGenerator"/>), decoding with the tool markup kept (<see cref="TurnDecoder"/>).
+/// </summary>
+public sealed class EvalModel : IDisposable
+{
+    public const string MissingAdapter = "FCT0406";
+
+    private readonly Gemma2ForCausalLM _model;
+    private readonly GemmaTokenizer _tokenizer;
+    private readonly GenerationOptions _generation;
+
+    private EvalModel(Gemma2ForCausalLM model, GemmaTokenizer tokenizer, int maxNewTokens)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _generation = new GenerationOptions(MaxNewTokens: maxNewTokens);   // temperature 0: greedy
+    }
+
+    public static EvalModel Load(EvalOptions options, IReadOnlyList<Dataset> datasets, Action<string> log)
+    {
+        string? adapter = options.Adapter is null ? null : Path.GetFullPath(options.Adapter);
+        if (adapter is not null && !File.Exists(Path.Combine(adapter, PeftAdapter.ConfigFile)))
+            throw FcTrainException.Error(MissingAdapter, $"no PEFT adapter here ({PeftAdapter.ConfigFile} is missing). Train one first (dotnet build -t:Train or fctrain train), or pass the adapter folder it wrote.", options.Adapter!);
+        ResolvedModel resolved = ModelResolver.Resolve(options.Model, log);
+        Device device = Devices.Resolve(options.Device);
+        var model = ModelLoader.Load(resolved.Folder, Devices.DType("auto", device), device);
+        if (adapter is not null) PeftAdapter.Load(model, adapter);
+
+        // The tokenizer saved with the adapter (when training changed the vocabulary), else the model's, else the embedded one;
+        // the datasets' template says how tool markup maps onto ids.
+        var mode = ToolTokens.ParseMode(datasets.Select(d => d.Manifest.Template.ToolTokens).FirstOrDefault() ?? "reserved");
+        string? folder = new[] { adapter, resolved.Folder }.FirstOrDefault(f => f is not null && File.Exists(Path.Combine(f, "tokenizer.json")));
+        var tokenizer = folder is null ? GemmaTokenizer.Embedded(mode) : GemmaTokenizer.FromFolder(folder, mode);
+        log($"fctrain: model {resolved.Name} on {device.type.ToString().ToLowerInvariant()}{(adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {(folder is null ? "embedded" : folder)}");
+        return new EvalModel(model, tokenizer, options.MaxNewTokens);
+    }
+
+    public GeneratedTurn Generate(EvalCase c)
+    {
+        int[] prompt = EvalPrompt.Encode(c, _tokenizer);
+        List<int> generated = TextGenerator.Generate(_model, prompt, _generation);
+        return new GeneratedTurn(TurnDecoder.Decode(_tokenizer, generated), MinMargin(prompt, generated));
+    }
+
+    /// <summary>
+    /// Re-runs prompt + turn in one forward pass (no cache) and takes, at every position that chose a token of the
+    /// turn or its stop token, the gap between the two largest logits.
+    /// </summary>
+    private double MinMargin(int[] prompt, List<int> generated)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        long[] sequence = prompt.Concat(generated).Select(i => (long)i).ToArray();
+        var ids = tensor(sequence).unsqueeze(0).to(_model.Device);                                          // (1, T)
+        var positions = arange(0, sequence.Length, ScalarType.Int64, _model.Device).unsqueeze(0);           // (1, T)
+        var hidden = _model.Hidden(ids, positions);                                                         // (1, T, C)
+        // Positions prompt-1 .. T-1 predicted the generated tokens and then the stop (or the token limit).
+        var chosen = hidden[0, TensorIndex.Slice(prompt.Length - 1)];                                       // (G+1, C)
+        var logits = _model.Logits(chosen).to(ScalarType.Float32);                                          // (G+1, V)
+        var top2 = logits.topk(2, dim: -1).values;                                                          // (G+1, 2)
+        return (top2[.., 0] - top2[.., 1]).min().item<float>();
+    }
+
+    public void Dispose() => _model.Dispose();
+}

@@ -1,0 +1,72 @@
+using FcTrain.Data;
+using FcTrain.Diagnostics;
+using FcTrain.Evaluation;
+using FcTrain.Lora;
+using FcTrain.Models;
+using static TorchSharp.torch;
+
+namespace FcTrain.Tests.Evaluation;
+
+/// <summary>The evaluation with the real model: embedded tiny, greedy KV-cache generation, PEFT adapters.</summary>
+public sealed class EvalModelTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fctrain-evalmodel-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static EvalReport Evaluate(string? adapter) =>
+        EvalSession.Run(RepoPaths.Root, new EvalOptions
+        {
+            Datasets = ["datasets/weather"], Split = Split.Eval, Model = "tiny", Adapter = adapter, Device = "cpu", MaxNewTokens = 6,
+        }, _ => { }).Report!;
+
+    /// <summary>A PEFT adapter for tiny, saved by the project's writer; B = 0 (PEFT's init) unless <paramref name="perturb"/>.</summary>
+    private string SaveAdapter(string name, bool perturb)
+    {
+        using var model = ModelLoader.Load(TinyModel.EnsureMaterialized(), ScalarType.Float32, CPU);
+        var config = new LoraConfig(4, 8, 0, ["q_proj", "v_proj", "down_proj"]);
+        model.ApplyLora(config);
+        if (perturb)
+            using (no_grad())
+            {
+                manual_seed(7);
+                foreach (var (parameter, value) in model.AdapterParameters())
+                    if (parameter.Contains("lora_B")) value.copy_(randn_like(value) * 0.5);
+            }
+        string folder = Path.Combine(_dir, name);
+        PeftAdapter.Save(model, config, folder, TinyModel.Name);
+        return folder;
+    }
+
+    [Fact]
+    public void Tiny_GeneratesEveryCase_WithMarginsAndParsedTurns()
+    {
+        var report = Evaluate(adapter: null);
+        Assert.Equal(3, report.Results.Count);   // weather's eval split: three conversations, one assistant turn each
+        Assert.All(report.Results, r =>
+        {
+            Assert.NotNull(r.MinMargin);
+            Assert.True(r.MinMargin >= 0);
+            Assert.NotNull(r.Parsed);
+        });
+        Assert.Equal(report.Results.Min(r => r.MinMargin), report.SmallestMargin!.MinMargin);
+    }
+
+    [Fact]
+    public void AdapterAtPeftInit_EqualsTheBaseModel_AndATrainedOneChangesTheLogits()
+    {
+        var baseline = Evaluate(adapter: null);
+        var zero = Evaluate(SaveAdapter("zero", perturb: false));
+        Assert.Equal(baseline.Results.Select(r => (r.Output, r.MinMargin)), zero.Results.Select(r => (r.Output, r.MinMargin)));
+
+        var changed = Evaluate(SaveAdapter("changed", perturb: true));
+        Assert.NotEqual(baseline.Results.Select(r => r.MinMargin), changed.Results.Select(r => r.MinMargin));
+    }
+
+    [Fact]
+    public void AFolderWithoutAdapter_IsAUserError()
+    {
+        var e = Assert.Throws<FcTrainException>(() => Evaluate(_dir));
+        Assert.Equal("FCT0406", e.Diagnostic.Code);
+    }
+}
