@@ -11,6 +11,7 @@ root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(MergeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
 

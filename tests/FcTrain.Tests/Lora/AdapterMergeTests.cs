@@ -1,7 +1,9 @@
+using FcTrain.Lora;
+using FcTrain.Tests.Training;
 using FcTrain.Training;
 using static TorchSharp.torch;
 
-namespace FcTrain.Tests.Training;
+namespace FcTrain.Tests.Lora;
 
 [Collection(TorchRngCollection.Name)]
 public class AdapterMergeTests

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace FcTrain.Training;
+namespace FcTrain.Lora;
 
 /// <summary>
 /// Folding a LoRA update into its base weight, as PEFT's <c>merge_and_unload</c> does, in float32 and cast
