@@ -50,9 +50,8 @@ public sealed class EvalModel : IDisposable
         // The tokenizer saved with the adapter (when training changed the vocabulary), else the model's, else the embedded one;
         // the datasets' template says how tool markup maps onto ids.
         var mode = ToolTokens.ParseMode(datasets.Select(d => d.Manifest.Template.ToolTokens).FirstOrDefault() ?? "reserved");
-        string? folder = new[] { adapter, resolved.Folder }.FirstOrDefault(f => f is not null && File.Exists(Path.Combine(f, "tokenizer.json")));
-        var tokenizer = folder is null ? GemmaTokenizer.Embedded(mode) : GemmaTokenizer.FromFolder(folder, mode);
-        log($"fctrain: model {resolved.Name} on {device.type.ToString().ToLowerInvariant()}{(adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {(folder is null ? "embedded" : folder)}");
+        var tokenizer = GemmaTokenizer.ForModel(adapter, resolved.Folder, mode);
+        log($"fctrain: model {resolved.Name} on {device.type.ToString().ToLowerInvariant()}{(adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {tokenizer.Source}");
         return new EvalModel(model, tokenizer, options.MaxNewTokens);
     }
 

@@ -150,6 +150,14 @@ public sealed class GemmaTokenizer
         }
     }
 
+    /// <summary>The tokenizer that goes with a model: the one saved next to the adapter (when training changed the
+    /// vocabulary), else the model folder's, else the embedded one.</summary>
+    public static GemmaTokenizer ForModel(string? adapterFolder, string modelFolder, ToolTokenMode mode)
+    {
+        string? folder = new[] { adapterFolder, modelFolder }.FirstOrDefault(f => f is not null && File.Exists(Path.Combine(f, "tokenizer.json")));
+        return folder is null ? Embedded(mode) : FromFolder(folder, mode);
+    }
+
     /// <summary>
     /// The ids of <paramref name="text"/> (no <c>&lt;bos&gt;</c>). Special tokens are never parsed from text;
     /// non-special added tokens of the tokenizer.json (none in the embedded one) are, as HF does.
