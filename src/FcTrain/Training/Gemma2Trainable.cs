@@ -12,6 +12,8 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
     public Gemma2ForCausalLM Model => model;
     public ModelSource Source => source;
 
+    public long VocabSize => model.Config.VocabSize;
+
     /// <summary>
     /// Loads the resolved base model in <paramref name="dtype"/> and attaches fresh adapters
     /// (initialised from torch's generator: seed it first).

@@ -18,6 +18,9 @@ public interface ITrainableModel
 {
     ModelSource Source { get; }
 
+    /// <summary>Size of the output vocabulary (the last dimension of <see cref="Logits"/>).</summary>
+    long VocabSize { get; }
+
     /// <summary>Hidden states after the final norm, (B, T, C), with block-diagonal causal attention over <c>DocumentIds</c>.
     /// Each decoder layer is called through <paramref name="runLayer"/>.</summary>
     Tensor HiddenStates(Batch batch, LayerRunner runLayer);

@@ -47,6 +47,7 @@ public sealed class Trainer
     /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="TrainingOptions.Seed"/>).</param>
     public Trainer(TrainingOptions options, ITrainableModel model, PackedData data, TextWriter log)
     {
+        NativeMemory.KeepFreedMemoryForReuse();
         this.options = options;
         this.model = model;
         this.data = data;
@@ -162,10 +163,20 @@ public sealed class Trainer
         var targets = batch.Targets.reshape(-1);                               // (B·T)
         var trained = nonzero(targets.ne(PackedData.IgnoreIndex)).squeeze(1); // (N)
         var selected = hidden.reshape(-1, hidden.shape[2]).index_select(0, trained); // (N, C)
-        var logits = model.Logits(selected);                                   // (N, V)
-        if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
-        var sum = nn.functional.cross_entropy(logits, targets.index_select(0, trained), reduction: nn.Reduction.Sum);
-        return (sum, trained.shape[0]);
+        var labels = targets.index_select(0, trained);                         // (N)
+        // The head runs in chunks of positions whose logits stay under 16 MB: with a 256k vocabulary, (N, V) buffers
+        // of hundreds of MB are mmap'd and page-faulted in afresh at every use (most of a CPU step's time went to the
+        // kernel), while small ones are reused from the heap (see NativeMemory).
+        long n = trained.shape[0], chunk = Math.Max(1, (16L << 20) / (4 * model.VocabSize));
+        Tensor sum = zeros([], ScalarType.Float32, hidden.device);
+        for (long start = 0; start < n; start += chunk)
+        {
+            long length = Math.Min(chunk, n - start);
+            var logits = model.Logits(selected.narrow(0, start, length));           // (n, V)
+            if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
+            sum = sum + nn.functional.cross_entropy(logits, labels.narrow(0, start, length), reduction: nn.Reduction.Sum);
+        }
+        return (sum, n);
     }
 
     static Tensor RunDirectly(nn.Module layer, Func<Tensor, Tensor> block, Tensor input) => block(input);

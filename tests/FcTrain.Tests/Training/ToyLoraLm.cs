@@ -61,6 +61,8 @@ internal sealed class ToyLoraLm : ITrainableModel
 
     public ModelSource Source => new("toy", "(in memory)", null);
 
+    public long VocabSize => embed.shape[0];
+
     public Tensor HiddenStates(Batch batch, LayerRunner runLayer)
     {
         var h = embed.index_select(0, batch.InputIds.reshape(-1)).reshape(batch.InputIds.shape[0], batch.InputIds.shape[1], -1); // (B, T, C)

@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace FcTrain.Training;
+
+/// <summary>
+/// glibc malloc settings for training on CPU. By default glibc returns freed memory to the kernel eagerly (heap trim,
+/// and mmap for large blocks whose threshold only grows as blocks are freed), so a training step that allocates and
+/// frees the same tensors every time spends most of its time in page faults. Fixing the mmap threshold at its
+/// maximum (32 MB) and keeping freed heap memory lets every step reuse the previous step's buffers.
+/// </summary>
+internal static partial class NativeMemory
+{
+    private const int TrimThreshold = -1, MmapThreshold = -3;   // mallopt parameters (malloc.h)
+
+    public static void KeepFreedMemoryForReuse()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            mallopt(MmapThreshold, 32 << 20);
+            mallopt(TrimThreshold, 1 << 30);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc (e.g. musl): its allocator has no such knobs; training is only slower.
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int mallopt(int param, int value);
+}
