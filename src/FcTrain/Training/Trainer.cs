@@ -318,23 +318,4 @@ public sealed class Trainer
             "Lower the learning rate (train.learningRate), keep gradient clipping on (train.maxGradNorm), or train in float32.",
             runDirectory);
     }
-
-    /// <summary>The device <see cref="TrainingOptions.Device"/> names: auto = CUDA when available.</summary>
-    public static Device ResolveDevice(string name) => name switch
-    {
-        "cpu" => CPU,
-        "cuda" when !cuda.is_available() => throw FcTrainException.Error("FCT0322",
-            "--device cuda was asked for but CUDA is not available: this build uses the CPU libtorch, or no GPU/driver is visible. " +
-            "Build with -p:FcTrainCuda=true on a machine with an NVIDIA driver, or use --device cpu."),
-        "cuda" => CUDA,
-        _ => cuda.is_available() ? CUDA : CPU,
-    };
-
-    /// <summary>The compute dtype <see cref="TrainingOptions.Dtype"/> names: auto = bfloat16 on CUDA (the course's bf16=True), float32 on CPU.</summary>
-    public static ScalarType ResolveDtype(string name, Device device) => name switch
-    {
-        "float32" => ScalarType.Float32,
-        "bfloat16" => ScalarType.BFloat16,
-        _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
-    };
 }

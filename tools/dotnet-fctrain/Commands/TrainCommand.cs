@@ -79,10 +79,10 @@ internal static class TrainCommand
             using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             try
             {
-                var device = Trainer.ResolveDevice(options.Device);
+                var device = Devices.Resolve(options.Device);
                 var data = PackedData.Open(options.Shards, options.MaxSeqLength);
                 torch.random.manual_seed(options.Seed); // the adapter's initialisation
-                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Trainer.ResolveDtype(options.Dtype, device));
+                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Devices.DType(options.Dtype, device));
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
                 if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");
