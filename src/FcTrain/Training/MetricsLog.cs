@@ -6,7 +6,8 @@ using ScottPlot;
 
 namespace FcTrain.Training;
 
-/// <summary>One logged point: a train log line (every <see cref="TrainingOptions.LoggingSteps"/> steps) or an eval pass.</summary>
+/// <summary>One logged point: a train log line (every <see cref="TrainingOptions.LoggingSteps"/> steps), an eval pass,
+/// or the final score of the train split without dropout (<c>train_split</c>).</summary>
 public sealed record Metric(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("step")] int Step,
@@ -15,7 +16,9 @@ public sealed record Metric(
     [property: JsonPropertyName("learning_rate")] double? LearningRate = null,
     [property: JsonPropertyName("grad_norm")] double? GradNorm = null,
     [property: JsonPropertyName("tokens_per_second")] double? TokensPerSecond = null,
-    [property: JsonPropertyName("elapsed_seconds")] double? ElapsedSeconds = null);
+    [property: JsonPropertyName("elapsed_seconds")] double? ElapsedSeconds = null,
+    [property: JsonPropertyName("mean_token_accuracy")] double? Accuracy = null,
+    [property: JsonPropertyName("min_margin")] double? MinMargin = null);
 
 /// <summary>
 /// The run's <c>metrics.jsonl</c> (one JSON object a line) and <c>loss.png</c>. Both files are rewritten

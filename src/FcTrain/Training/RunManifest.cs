@@ -48,6 +48,9 @@ public static class RunManifest
                 ["steps"] = result.Steps,
                 ["trainLoss"] = result.TrainLoss,
                 ["evalLoss"] = result.EvalLoss,
+                ["trainSplit"] = result.TrainSplit is { } t
+                    ? new JsonObject { ["loss"] = t.Loss, ["tokenAccuracy"] = t.Accuracy, ["minMargin"] = t.MinMargin, ["memorised"] = t.MinMargin > 0 }
+                    : null,
                 ["seconds"] = Math.Round(result.Seconds, 1),
                 ["runDirectory"] = Path.GetFullPath(runDirectory),
                 ["adapter"] = Path.GetFullPath(adapterDirectory),

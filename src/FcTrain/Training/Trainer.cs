@@ -8,10 +8,25 @@ using static TorchSharp.torch;
 
 namespace FcTrain.Training;
 
-/// <summary>What a run produced.</summary>
+/// <summary>What a run produced. <paramref name="TrainSplit"/>: the final adapter scored on the train split without dropout.</summary>
 public sealed record TrainingResult(
     string AdapterDirectory, string RunDirectory, int Steps, int TotalSteps,
-    double? TrainLoss, double? EvalLoss, double Seconds, bool Interrupted);
+    double? TrainLoss, double? EvalLoss, double Seconds, bool Interrupted, SplitScore? TrainSplit = null);
+
+/// <summary>
+/// Next-token statistics of one batch (see <see cref="Trainer.LossSum"/>): summed cross-entropy, trained positions,
+/// argmax hits and the smallest margin of a target's logit over its best rival.
+/// </summary>
+public sealed record TokenScores(Tensor Sum, long Count, Tensor Correct, Tensor MinMargin);
+
+/// <summary>
+/// A split scored by the adapter in evaluation mode: mean loss per trained token, token accuracy (TRL's
+/// mean_token_accuracy) and the smallest logit margin. A positive margin means greedy decoding of every
+/// training prompt reproduces its target exactly: the split is memorised.
+/// </summary>
+public sealed record SplitScore(double Loss, double Accuracy, double MinMargin);
+
+readonly record struct StepResult(double Loss, double Accuracy, double GradNorm, long Tokens);
 
 /// <summary>
 /// Supervised LoRA fine-tuning on packed rows, the loop of TRL's SFTTrainer with the course's settings:
@@ -78,7 +93,7 @@ public sealed class Trainer
                       $"({data.TrainTokens} tokens, {data.TrainLabelled} trained) for {schedule.TotalSteps} steps on {device.type.ToString().ToLowerInvariant()}; run {runDirectory}");
         clock.Start();
         double? lastLoss = null, evalLoss = metrics.Points.LastOrDefault(p => p.Kind == "eval")?.Loss;
-        var window = new List<(double Loss, long Tokens)>();
+        var window = new List<StepResult>();
         while (step < schedule.TotalSteps)
         {
             if (cancel.IsCancellationRequested)
@@ -88,15 +103,15 @@ public sealed class Trainer
                 return Result(lastLoss, evalLoss, interrupted: true);
             }
 
-            var (loss, gradNorm, tokens) = TrainStep();
-            lastLoss = loss;
-            window.Add((loss, tokens));
+            var stepResult = TrainStep();
+            lastLoss = stepResult.Loss;
+            window.Add(stepResult);
             step++;
             StepCompleted?.Invoke(step);
 
             if (step % options.LoggingSteps == 0 || step == schedule.TotalSteps)
             {
-                LogTrain(window, gradNorm);
+                LogTrain(window);
                 window.Clear();
             }
             else if (interactive) ProgressBar();
@@ -104,9 +119,10 @@ public sealed class Trainer
             bool endOfEpoch = step % stepsPerEpoch == 0 || step == schedule.TotalSteps;
             if (endOfEpoch && options.EvalEachEpoch && data.Eval.Count > 0)
             {
-                evalLoss = Evaluate();
-                metrics.Add(new Metric("eval", step, Epoch(), evalLoss.Value));
-                log.WriteLine($"  eval  epoch {Epoch():F2}  eval_loss {evalLoss:F4}");
+                var eval = Score(data.Eval);
+                evalLoss = eval.Loss;
+                metrics.Add(new Metric("eval", step, Epoch(), eval.Loss, Accuracy: eval.Accuracy));
+                log.WriteLine($"  eval  epoch {Epoch():F2}  eval_loss {eval.Loss:F4}  eval_accuracy {eval.Accuracy:P1}");
             }
             if (options.SaveSteps > 0 && step % options.SaveSteps == 0 && step < schedule.TotalSteps) SaveCheckpoint();
         }
@@ -115,30 +131,36 @@ public sealed class Trainer
         string adapter = Path.Combine(options.Output, "adapter");
         SaveAdapterAtomically(adapter);
         SaveCheckpoint();
-        var result = Result(lastLoss, evalLoss, interrupted: false);
+        var trainSplit = Score(data.Train);
+        metrics.Add(new Metric("train_split", step, Epoch(), trainSplit.Loss, Accuracy: trainSplit.Accuracy, MinMargin: trainSplit.MinMargin));
+        metrics.Flush();
+        var result = Result(lastLoss, evalLoss, interrupted: false) with { TrainSplit = trainSplit };
         RunManifest.Write(runDirectory, adapter, options, data, model.Source, result);
+        log.WriteLine($"  train split without dropout: loss {trainSplit.Loss:F4}  accuracy {trainSplit.Accuracy:P1}  min margin {trainSplit.MinMargin:F3}" +
+                      (trainSplit.MinMargin > 0 ? " (memorised: greedy decoding reproduces every trained token)" : ""));
         log.WriteLine($"fctrain: done in {result.Seconds:F0} s: train_loss {lastLoss:F4}{(evalLoss is { } e ? $", eval_loss {e:F4}" : "")}; adapter {adapter}");
         return result;
     }
 
     /// <summary>One optimizer step: forward/backward over <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches, clip, AdamW.</summary>
-    (double Loss, double GradNorm, long Tokens) TrainStep()
+    StepResult TrainStep()
     {
         var micro = MicroBatches(step);
         // Normalise by the trained tokens of the whole accumulated batch (transformers' num_items_in_batch),
         // so the gradient is that of one token-mean over the batch, not a mean of per-row means.
         long labelled = micro.Sum(b => b.Sum(PackedData.TrainedTokens));
         double lossSum = 0;
-        long tokens = 0;
+        long tokens = 0, correct = 0;
         foreach (var batch in micro)
         {
             using var scope = NewDisposeScope();
-            var (ce, _) = LossSum(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
-            var loss = ce / Math.Max(1, labelled);
+            var scores = LossSum(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
+            var loss = scores.Sum / Math.Max(1, labelled);
             double value = loss.ToDouble();
             if (!double.IsFinite(value)) throw NonFinite("loss", value);
             loss.backward();
             lossSum += value;
+            correct += scores.Correct.ToInt64();
             tokens += batch.Sum(r => r.InputIds.Length);
         }
 
@@ -149,15 +171,17 @@ public sealed class Trainer
         optimizer.step();
         optimizer.zero_grad();
         tokensSeen += tokens;
-        return (lossSum, gradNorm, tokens);
+        return new StepResult(lossSum, (double)correct / Math.Max(1, labelled), gradNorm, tokens);
     }
 
     /// <summary>
-    /// Summed next-token cross-entropy over the trained positions of <paramref name="batch"/>, and their count.
+    /// Next-token statistics over the trained positions of <paramref name="batch"/>: the summed cross-entropy
+    /// (differentiable), their count, and (without gradients) how many the argmax predicts right and the smallest
+    /// margin of the target's logit over the best other logit (positive: greedy decoding reproduces every target).
     /// Only those positions go through the LM head: gather the hidden states where a target is set, then
     /// project (N, C) → (N, V), instead of (B·T, V) logits that are mostly thrown away.
     /// </summary>
-    public static (Tensor Sum, long Count) LossSum(ITrainableModel model, Batch batch, LayerRunner runLayer)
+    public static TokenScores LossSum(ITrainableModel model, Batch batch, LayerRunner runLayer)
     {
         var hidden = model.HiddenStates(batch, runLayer);                      // (B, T, C)
         var targets = batch.Targets.reshape(-1);                               // (B·T)
@@ -169,14 +193,26 @@ public sealed class Trainer
         // kernel), while small ones are reused from the heap (see NativeMemory).
         long n = trained.shape[0], chunk = Math.Max(1, (16L << 20) / (4 * model.VocabSize));
         Tensor sum = zeros([], ScalarType.Float32, hidden.device);
+        Tensor correct = zeros([], ScalarType.Int64, hidden.device);
+        Tensor minMargin = full([], double.PositiveInfinity, ScalarType.Float32, hidden.device);
         for (long start = 0; start < n; start += chunk)
         {
             long length = Math.Min(chunk, n - start);
-            var logits = model.Logits(selected.narrow(0, start, length));           // (n, V)
+            var target = labels.narrow(0, start, length).unsqueeze(1);             // (n, 1)
+            var logits = model.Logits(selected.narrow(0, start, length));          // (n, V)
             if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
-            sum = sum + nn.functional.cross_entropy(logits, labels.narrow(0, start, length), reduction: nn.Reduction.Sum);
+            sum = sum + nn.functional.cross_entropy(logits, target.squeeze(1), reduction: nn.Reduction.Sum);
+            using (no_grad())
+            {
+                var gold = logits.gather(1, target).squeeze(1);                                        // (n)
+                var (top, topIds) = logits.topk(2, dim: 1);                                            // (n, 2)
+                var rival = where(topIds[.., 0].eq(target.squeeze(1)), top[.., 1], top[.., 0]);       // best other logit (n)
+                var margin = gold - rival;
+                correct = correct + margin.gt(0).sum();
+                minMargin = minimum(minMargin, margin.min());
+            }
         }
-        return (sum, n);
+        return new TokenScores(sum, n, correct, minMargin);
     }
 
     static Tensor RunDirectly(nn.Module layer, Func<Tensor, Tensor> block, Tensor input) => block(input);
@@ -199,24 +235,26 @@ public sealed class Trainer
             .ToList();
     }
 
-    /// <summary>Mean loss per trained token over the whole eval split, without dropout or gradients.</summary>
-    double Evaluate()
+    /// <summary>Token statistics over <paramref name="rows"/> (the eval split, or the train split at the end), without dropout or gradients.</summary>
+    SplitScore Score(IReadOnlyList<PackedRow> rows)
     {
         model.Train(false);
-        double sum = 0;
-        long count = 0;
+        double sum = 0, minMargin = double.PositiveInfinity;
+        long count = 0, correct = 0;
         using (no_grad())
         {
-            foreach (var row in data.Eval)
+            foreach (var row in rows)
             {
                 using var scope = NewDisposeScope();
-                var (ce, n) = LossSum(model, PackedData.Collate([row], device), RunDirectly);
-                sum += ce.ToDouble();
-                count += n;
+                var scores = LossSum(model, PackedData.Collate([row], device), RunDirectly);
+                sum += scores.Sum.ToDouble();
+                count += scores.Count;
+                correct += scores.Correct.ToInt64();
+                minMargin = Math.Min(minMargin, scores.MinMargin.ToDouble());
             }
         }
         model.Train(true);
-        return sum / Math.Max(1, count);
+        return new SplitScore(sum / Math.Max(1, count), (double)correct / Math.Max(1, count), minMargin);
     }
 
     // ------------------------------------------------------------------ logging, checkpoints
@@ -224,17 +262,17 @@ public sealed class Trainer
     double Epoch() => (double)step / stepsPerEpoch;
     double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
 
-    void LogTrain(List<(double Loss, long Tokens)> window, double gradNorm)
+    void LogTrain(List<StepResult> window)
     {
-        double loss = window.Average(w => w.Loss);
+        double loss = window.Average(w => w.Loss), accuracy = window.Average(w => w.Accuracy), gradNorm = window[^1].GradNorm;
         double seconds = clock.Elapsed.TotalSeconds;
         double tokensPerSecond = (tokensSeen - tokensAtStart) / Math.Max(1e-9, seconds);
         var eta = TimeSpan.FromSeconds(seconds / Math.Max(1, step - startStep) * (schedule.TotalSteps - step));
         double lr = schedule.At(step - 1);
-        metrics.Add(new Metric("train", step, Epoch(), loss, lr, gradNorm, tokensPerSecond, Elapsed()));
+        metrics.Add(new Metric("train", step, Epoch(), loss, lr, gradNorm, tokensPerSecond, Elapsed(), accuracy));
         metrics.Flush();
         if (interactive) log.Write('\r');
-        log.WriteLine($"  step {step}/{schedule.TotalSteps}  epoch {Epoch():F2}  loss {loss:F4}  lr {lr:E2}  grad_norm {gradNorm:F3}  tokens/s {tokensPerSecond:F0}  ETA {eta:hh\\:mm\\:ss}");
+        log.WriteLine($"  step {step}/{schedule.TotalSteps}  epoch {Epoch():F2}  loss {loss:F4}  accuracy {accuracy:P1}  lr {lr:E2}  grad_norm {gradNorm:F3}  tokens/s {tokensPerSecond:F0}  ETA {eta:hh\\:mm\\:ss}");
     }
 
     void ProgressBar()

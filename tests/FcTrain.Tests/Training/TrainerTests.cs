@@ -59,7 +59,7 @@ public class TrainerTests : IDisposable
         var batch = PackedData.Collate([row], CPU);
         Assert.Equal([-100L, 5, 6, -100, -100, 7, -100], batch.Targets.reshape(-1).data<long>().ToArray());
 
-        var (sum, count) = Trainer.LossSum(model, batch, (_, block, x) => block(x));
+        var (sum, count, correct, minMargin) = Trainer.LossSum(model, batch, (_, block, x) => block(x));
         Assert.Equal(3, count);
         Assert.Equal(3, PackedData.TrainedTokens(row));
 
@@ -68,6 +68,18 @@ public class TrainerTests : IDisposable
         var logProbs = model.Logits(hidden).log_softmax(-1);
         double expected = -(logProbs[1, 5].item<double>() + logProbs[2, 6].item<double>() + logProbs[5, 7].item<double>());
         Assert.Equal(expected, sum.item<double>(), 10);
+
+        // Accuracy and margin by hand: the target's logit against the best other logit at each trained position.
+        var logits = model.Logits(hidden);
+        var margins = new[] { (1, 5), (2, 6), (5, 7) }.Select(p =>
+        {
+            var scores = logits[p.Item1].clone();
+            double gold = scores[p.Item2].item<double>();
+            scores[p.Item2] = double.NegativeInfinity;
+            return gold - scores.max().item<double>();
+        }).ToArray();
+        Assert.Equal(margins.Count(m => m > 0), correct.ToInt64());
+        Assert.Equal(margins.Min(), minMargin.ToDouble(), 5);
     }
 
     [Theory]
@@ -123,6 +135,17 @@ public class TrainerTests : IDisposable
         Assert.True(train[^1] < 0.5 * train[0], $"train loss {string.Join(", ", train)}");
         Assert.True(evals[^1] < 0.75 * evals[0], $"eval loss {string.Join(", ", evals)}");
         Assert.Equal(24, result.Steps); // 6 epochs × ceil(8 rows / 2 accumulated)
+
+        // The final score of the train split without dropout is logged, returned and kept in run.json.
+        var split = System.Text.Json.JsonDocument.Parse(metrics.Single(l => l.Contains("\"train_split\""))).RootElement;
+        var score = result.TrainSplit!;
+        Assert.Equal(score.Loss, split.GetProperty("loss").GetDouble());
+        Assert.Equal(score.Accuracy, split.GetProperty("mean_token_accuracy").GetDouble());
+        Assert.InRange(score.Accuracy, 0.0, 1.0);
+        Assert.True(double.IsFinite(score.MinMargin));
+        Assert.True(score.Loss < train[0], $"train split loss {score.Loss} vs first logged {train[0]}");
+        var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(result.RunDirectory, "run.json"))).RootElement;
+        Assert.Equal(score.MinMargin > 0, manifest.GetProperty("result").GetProperty("trainSplit").GetProperty("memorised").GetBoolean());
         Assert.True(File.Exists(Path.Combine(result.RunDirectory, "loss.png")));
         Assert.True(File.Exists(Path.Combine(result.RunDirectory, "run.json")));
         Assert.True(File.Exists(Path.Combine(result.AdapterDirectory, "fctrain-run.json")));
