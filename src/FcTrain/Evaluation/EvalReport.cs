@@ -55,32 +55,35 @@ public sealed record EvalReport(string Model, string? Adapter, Split Split, IRea
     }
 
     /// <summary>
-    /// One case as pinned in snapshots (and in <c>--details</c>): id, category, the kind of answer, the
-    /// parsed calls with sorted argument keys and each call's check, whether it matches the gold turn.
-    /// The raw output and the thinking text are volatile and only written when asked.
+    /// One case as pinned in snapshots (and in <c>--details</c>): id, category, what the gold turn expects (its
+    /// calls, or the kind of answer), the kind of answer given, the parsed calls with sorted argument keys and
+    /// each call's check, whether it matches the gold turn. Expected and actual side by side make a snapshot
+    /// diff readable, and editing a gold call in the data changes its case even when the model's output does
+    /// not. The raw output and the thinking text are volatile and only written when asked.
     /// </summary>
     public static JsonObject CaseJson(CaseResult r, bool includeOutput)
     {
+        static JsonObject Call(ParsedToolCall call) => new() { ["name"] = call.Name, ["arguments"] = CanonicalJson.Normalize(call.Arguments) };
         var json = new JsonObject
         {
             ["id"] = r.Case.Id,
             ["category"] = r.Case.Category.Name(),
+            ["expected"] = r.Case.ExpectsCall
+                ? new JsonArray(r.Case.ExpectedCalls.Select(c => (JsonNode)Call(c)).ToArray())
+                : r.Case.ExpectedKind.Name(),
             ["answer"] = r.Parsed.Kind.Name(),
         };
         if (r.Parsed.Failure is { } failure) json["parse_failure"] = failure.Reason;
         if (r.Parsed.Calls.Count > 0)
-            json["calls"] = new JsonArray(r.Parsed.Calls.Zip(r.Checks, (call, check) => (JsonNode)new JsonObject
+            json["calls"] = new JsonArray(r.Parsed.Calls.Zip(r.Checks, (call, check) =>
             {
-                ["name"] = call.Name,
-                ["arguments"] = CanonicalJson.Normalize(call.Arguments),
-                ["check"] = check.Valid ? "valid" : new JsonArray(check.Errors.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray()),
+                var node = Call(call);
+                node["check"] = check.Valid ? "valid" : new JsonArray(check.Errors.Select(e => (JsonNode)JsonValue.Create(e)!).ToArray());
+                return (JsonNode)node;
             }).ToArray());
         json["matches_gold"] = r.Correct;
         if (includeOutput)
         {
-            json["expected"] = r.Case.ExpectsCall
-                ? new JsonArray(r.Case.ExpectedCalls.Select(c => (JsonNode)JsonValue.Create(CaseResult.CallKey(c))!).ToArray())
-                : r.Case.ExpectedKind.Name();
             json["output"] = r.Output;
             if (r.MinMargin is { } margin) json["min_margin"] = Math.Round(margin, 4);
         }

@@ -9,9 +9,9 @@ namespace FcTrain.Snapshots;
 
 /// <summary>
 /// The tool-call snapshot of one dataset and split: <c>datasets/NAME/snapshots/SPLIT.verified.json</c>,
-/// holding per case its id, category, kind of answer, the parsed calls (sorted argument keys) with their
-/// schema check, and whether it matches the gold turn. Thinking text, raw output and timings are left
-/// out: they are volatile and not what the snapshot pins.
+/// holding per case its id, category, the gold turn's calls (or kind of answer), the kind of answer given,
+/// the parsed calls (sorted argument keys) with their schema check, and whether they match the gold turn.
+/// Thinking text, raw output and timings are left out: they are volatile and not what the snapshot pins.
 /// </summary>
 public static class ToolCallSnapshot
 {

@@ -23,10 +23,11 @@ public sealed class ToolCallSnapshotTests : IDisposable
         return result.Datasets;
     }
 
-    private IReadOnlyList<SnapshotResult> Check(bool accept = false)
+    /// <summary>The snapshot check of the train split, by default with a "model" that reproduces each gold turn.</summary>
+    private IReadOnlyList<SnapshotResult> Check(bool accept = false, Func<EvalCase, GeneratedTurn>? model = null)
     {
         var datasets = Load();
-        var report = EvalRunner.Run(datasets, Split.Train, c => new GeneratedTurn(SampleData.RenderGold(c.Gold)), "gold", null);
+        var report = EvalRunner.Run(datasets, Split.Train, model ?? (c => new GeneratedTurn(SampleData.RenderGold(c.Gold))), "gold", null);
         return ToolCallSnapshot.Check(report, datasets, _root, accept);
     }
 
@@ -61,5 +62,23 @@ public sealed class ToolCallSnapshotTests : IDisposable
         Assert.StartsWith("--- datasets/weather/snapshots/train.verified.json\n+++ datasets/weather/snapshots/train.received.json\n", weather.Diff);
         Assert.True(File.Exists(weather.ReceivedPath));
         Assert.All(results.Where(r => r != weather), r => Assert.Equal(SnapshotStatus.Matched, r.Status));
+    }
+
+    [Fact]
+    public void EditingAGoldToolCall_IsNamedEvenWhenTheModelsOutputStaysTheSame()
+    {
+        // A model that answers every prompt with the same text: its output cannot follow the edit, but the
+        // case's "expected" calls do.
+        GeneratedTurn Constant(EvalCase c) => new("I can't help with that.");
+        Check(accept: true, Constant);
+        string file = Path.Combine(_root, "datasets/weather/conversations/weather-002.json");
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"days\": 5", "\"days\": 3"));
+
+        var results = Check(model: Constant);
+
+        var weather = Assert.Single(results, r => r.Status == SnapshotStatus.Mismatched);
+        Assert.Equal(["weather-002#1"], weather.ChangedSections);
+        Assert.Contains("-            \"days\": 5\n+            \"days\": 3\n", weather.Diff);
+        Assert.DoesNotContain("\"calls\"", weather.Diff);
     }
 }
