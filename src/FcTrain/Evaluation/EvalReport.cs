@@ -63,14 +63,11 @@ public sealed record EvalReport(string Model, string? Adapter, Split Split, IRea
     /// </summary>
     public static JsonObject CaseJson(CaseResult r, bool includeOutput)
     {
-        static JsonObject Call(ParsedToolCall call) => new() { ["name"] = call.Name, ["arguments"] = CanonicalJson.Normalize(call.Arguments) };
         var json = new JsonObject
         {
             ["id"] = r.Case.Id,
             ["category"] = r.Case.Category.Name(),
-            ["expected"] = r.Case.ExpectsCall
-                ? new JsonArray(r.Case.ExpectedCalls.Select(c => (JsonNode)Call(c)).ToArray())
-                : r.Case.ExpectedKind.Name(),
+            ["expected"] = ExpectedJson(r.Case),
             ["answer"] = r.Parsed.Kind.Name(),
         };
         if (r.Parsed.Failure is { } failure) json["parse_failure"] = failure.Reason;
@@ -89,6 +86,13 @@ public sealed record EvalReport(string Model, string? Adapter, Split Split, IRea
         }
         return json;
     }
+
+    /// <summary>What the gold turn of <paramref name="c"/> expects: its calls (sorted argument keys), or the kind of answer.</summary>
+    public static JsonNode ExpectedJson(EvalCase c) => c.ExpectsCall
+        ? new JsonArray(c.ExpectedCalls.Select(call => (JsonNode)Call(call)).ToArray())
+        : JsonValue.Create(c.ExpectedKind.Name());
+
+    private static JsonObject Call(ParsedToolCall call) => new() { ["name"] = call.Name, ["arguments"] = CanonicalJson.Normalize(call.Arguments) };
 
     private static JsonObject MetricsJson(Metrics m)
     {

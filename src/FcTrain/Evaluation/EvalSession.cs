@@ -16,8 +16,12 @@ public sealed record EvalOptions
     public string? Adapter { get; init; }
     /// <summary><c>auto</c>, <c>cpu</c> or <c>cuda</c>.</summary>
     public string Device { get; init; } = "auto";
-    /// <summary>Generation stops at <c>&lt;end_of_turn&gt;</c>/<c>&lt;eos&gt;</c> or after this many tokens.</summary>
-    public int MaxNewTokens { get; init; } = 256;
+    /// <summary>
+    /// Generation stops at <c>&lt;end_of_turn&gt;</c>/<c>&lt;eos&gt;</c> or after this many tokens. One default for
+    /// <c>eval</c>, <c>snapshot</c> and the pipeline's snapshot check, so a snapshot accepted by hand is the one the
+    /// build compares against. 128 covers a thinking line and a few calls (gold turns of the samples are under 100).
+    /// </summary>
+    public int MaxNewTokens { get; init; } = 128;
     /// <summary>A JSONL file of recorded model turns (<see cref="RecordedOutputs"/>) to score instead of generating.</summary>
     public string? Outputs { get; init; }
 }

@@ -71,7 +71,7 @@ internal sealed class EvalCommandOptions(string defaultSplit)
     public readonly Option<string?> Adapter = new("--adapter") { Description = "PEFT adapter folder to apply." };
     public readonly Option<string> Split = new("--split") { Description = "Which split's assistant turns to evaluate.", DefaultValueFactory = _ => defaultSplit };
     public readonly Option<string?> Device = new("--device") { Description = "auto, cpu or cuda (default: fctrain.json's device, else auto)." };
-    public readonly Option<int> MaxNewTokens = new("--max-new-tokens") { Description = "Stop a turn after this many tokens.", DefaultValueFactory = _ => 256 };
+    public readonly Option<int?> MaxNewTokens = new("--max-new-tokens") { Description = $"Stop a turn after this many tokens (default {new EvalOptions().MaxNewTokens})." };
     public readonly Option<string?> Outputs = new("--outputs") { Description = "Score recorded model turns (JSONL of {\"id\", \"output\"}) instead of generating." };
     public readonly Option<string?> Config = new("--config") { Description = "Settings file (default: ./fctrain.json when present) for the model and device." };
     public readonly Option<string?> ResultFile = new("--result-file") { Description = "Write the produced path there as one line (for MSBuild)." };
@@ -87,6 +87,7 @@ internal sealed class EvalCommandOptions(string defaultSplit)
     public EvalOptions Read(ParseResult parse)
     {
         TrainingOptions settings = Settings(parse.GetValue(Config));
+        var defaults = new EvalOptions();
         return new EvalOptions
         {
             Datasets = parse.GetValue(Paths) ?? [],
@@ -94,7 +95,7 @@ internal sealed class EvalCommandOptions(string defaultSplit)
             Model = parse.GetValue(Model) ?? settings.Model,
             Adapter = parse.GetValue(Adapter),
             Device = parse.GetValue(Device) ?? settings.Device,
-            MaxNewTokens = parse.GetValue(MaxNewTokens),
+            MaxNewTokens = parse.GetValue(MaxNewTokens) ?? defaults.MaxNewTokens,
             Outputs = parse.GetValue(Outputs),
         };
     }
