@@ -8,7 +8,8 @@ namespace FcTrain.Tests.Snapshots;
 /// <summary>
 /// The snapshot files of the pipeline, driven by a "model" that reproduces the gold turns it is shown
 /// (what a model that memorised its training data does): editing a gold tool call must fail the check
-/// with a diff that names the case. The trained-tiny version of this lives with the model tests.
+/// with a diff that names the case; a model whose output does not follow the edit names it too, through the
+/// case's expected calls.
 /// </summary>
 public sealed class ToolCallSnapshotTests : IDisposable
 {
