@@ -45,7 +45,7 @@ public static class TrainBenchmark
         {
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            var (sum, count, _, _) = Trainer.LossSum(model, PackedData.Collate([row], CPU), runner);
+            var (sum, count, _, _) = Trainer.ScoreBatch(model, PackedData.Collate([row], CPU), runner);
             (sum / count).backward();
             optimizer.step();
             optimizer.zero_grad();

@@ -14,7 +14,7 @@ public sealed record TrainingResult(
     double? TrainLoss, double? EvalLoss, double Seconds, bool Interrupted, SplitScore? TrainSplit = null);
 
 /// <summary>
-/// Next-token statistics of one batch (see <see cref="Trainer.LossSum"/>): summed cross-entropy, trained positions,
+/// Next-token statistics of one batch (see <see cref="Trainer.ScoreBatch"/>): summed cross-entropy, trained positions,
 /// argmax hits and the smallest margin of a target's logit over its best rival.
 /// </summary>
 public sealed record TokenScores(Tensor Sum, long Count, Tensor Correct, Tensor MinMargin);
@@ -154,7 +154,7 @@ public sealed class Trainer
         foreach (var batch in micro)
         {
             using var scope = NewDisposeScope();
-            var scores = LossSum(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
+            var scores = ScoreBatch(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
             var loss = scores.Sum / Math.Max(1, labelled);
             double value = loss.ToDouble();
             if (!double.IsFinite(value)) throw NonFinite("loss", value);
@@ -181,7 +181,7 @@ public sealed class Trainer
     /// Only those positions go through the LM head: gather the hidden states where a target is set, then
     /// project (N, C) → (N, V), instead of (B·T, V) logits that are mostly thrown away.
     /// </summary>
-    public static TokenScores LossSum(ITrainableModel model, Batch batch, LayerRunner runLayer)
+    public static TokenScores ScoreBatch(ITrainableModel model, Batch batch, LayerRunner runLayer)
     {
         var hidden = model.HiddenStates(batch, runLayer);                      // (B, T, C)
         var targets = batch.Targets.reshape(-1);                               // (B·T)
@@ -246,7 +246,7 @@ public sealed class Trainer
             foreach (var row in rows)
             {
                 using var scope = NewDisposeScope();
-                var scores = LossSum(model, PackedData.Collate([row], device), RunDirectly);
+                var scores = ScoreBatch(model, PackedData.Collate([row], device), RunDirectly);
                 sum += scores.Sum.ToDouble();
                 count += scores.Count;
                 correct += scores.Correct.ToInt64();

@@ -74,7 +74,7 @@ public class Gemma2TrainingTests : IDisposable
             LayerRunner runner = checkpointing
                 ? (layer, block, x) => GradientCheckpoint.Run(block, x, layer.parameters().Where(p => p.requires_grad).ToArray())
                 : (_, block, x) => block(x);
-            Trainer.LossSum(model, batch, runner).Sum.backward();
+            Trainer.ScoreBatch(model, batch, runner).Sum.backward();
             return model.TrainableParameters().Select(p => p.Value.grad!.clone()).ToArray();
         }
         var plain = Grads(false);

@@ -59,7 +59,7 @@ public class TrainerTests : IDisposable
         var batch = PackedData.Collate([row], CPU);
         Assert.Equal([-100L, 5, 6, -100, -100, 7, -100], batch.Targets.reshape(-1).data<long>().ToArray());
 
-        var (sum, count, correct, minMargin) = Trainer.LossSum(model, batch, (_, block, x) => block(x));
+        var (sum, count, correct, minMargin) = Trainer.ScoreBatch(model, batch, (_, block, x) => block(x));
         Assert.Equal(3, count);
         Assert.Equal(3, PackedData.TrainedTokens(row));
 
@@ -95,9 +95,9 @@ public class TrainerTests : IDisposable
         LayerRunner runner = checkpointing
             ? (layer, block, x) => GradientCheckpoint.Run(block, x, layer.parameters().Where(p => p.requires_grad).ToArray())
             : (_, block, x) => block(x);
-        double Loss() => Trainer.LossSum(model, batch, runner).Sum.item<double>();
+        double Loss() => Trainer.ScoreBatch(model, batch, runner).Sum.item<double>();
 
-        Trainer.LossSum(model, batch, runner).Sum.backward();
+        Trainer.ScoreBatch(model, batch, runner).Sum.backward();
         const double eps = 1e-6;
         foreach (var (name, p) in model.TrainableParameters())
         {
