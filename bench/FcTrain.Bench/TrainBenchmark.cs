@@ -1,3 +1,5 @@
+using FcTrain.Tokenization;
+using FcTrain.Settings;
 using System.Diagnostics;
 using FcTrain.Lora;
 using FcTrain.Models;
@@ -28,7 +30,7 @@ public static class TrainBenchmark
         random.manual_seed(0);
         var lora = new LoraSettings();
         ITrainableModel model = modelName == "tiny"
-            ? Gemma2Trainable.Load(ModelResolver.Resolve("tiny"), lora, CPU, ScalarType.Float32)
+            ? Gemma2Trainable.Attach(ModelSession.Open(new FcTrainSettings { Device = "cpu", Dtype = "float32" }, null, ToolTokenMode.Reserved, _ => { }), lora)
             : TwoLayer2bShaped(lora.ToConfig());
         var vocab = modelName == "tiny" ? TinyModel.Config.VocabSize : new Gemma2Config().VocabSize;
 

@@ -15,6 +15,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(MergeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
+root.Subcommands.Add(SettingsCommand.Create());
 
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)
@@ -29,7 +30,7 @@ try
 }
 catch (FcTrainException e)
 {
-    // A user's mistake: one canonical line, no stack trace.
-    Console.Error.WriteLine(e.Diagnostic.ToString());
-    return ExitCodes.Errors;
+    // A user's mistake: canonical lines, no stack trace.
+    foreach (var diagnostic in e.Diagnostics) Console.Error.WriteLine(diagnostic.ToString());
+    return e.IsUsage ? ExitCodes.Usage : ExitCodes.Errors;
 }

@@ -1,7 +1,6 @@
+using FcTrain.Settings;
 using FcTrain.Data;
-using FcTrain.Diagnostics;
 using FcTrain.Generation;
-using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
 using FcTrain.Tokenization;
@@ -24,35 +23,38 @@ public sealed record GeneratedTurn(string Text, double? MinMargin = null);
 /// </summary>
 public sealed class EvalModel : IDisposable
 {
-    public const string MissingAdapter = "FCT0406";
-
+    private readonly ModelSession _session;
     private readonly Gemma2ForCausalLM _model;
     private readonly GemmaTokenizer _tokenizer;
     private readonly GenerationOptions _generation;
 
-    private EvalModel(Gemma2ForCausalLM model, GemmaTokenizer tokenizer, int maxNewTokens)
+    private EvalModel(ModelSession session, int maxNewTokens)
     {
-        _model = model;
-        _tokenizer = tokenizer;
+        _session = session;
+        _model = session.Model;
+        _tokenizer = session.Tokenizer;
         _generation = new GenerationOptions(MaxNewTokens: maxNewTokens);   // temperature 0: greedy
     }
 
+    /// <summary>
+    /// Opens the model session of <paramref name="options"/>; the datasets' template says how tool markup maps onto ids.
+    /// An adapter trained by fctrain must be evaluated with the tokenizer its shards were made with.
+    /// </summary>
     public static EvalModel Load(EvalOptions options, IReadOnlyList<Dataset> datasets, Action<string> log)
     {
-        string? adapter = options.Adapter is null ? null : Path.GetFullPath(options.Adapter);
-        if (adapter is not null && !File.Exists(Path.Combine(adapter, PeftAdapter.ConfigFile)))
-            throw FcTrainException.Error(MissingAdapter, $"no PEFT adapter here ({PeftAdapter.ConfigFile} is missing). Train one first (dotnet build -t:Train or fctrain train), or pass the adapter folder it wrote.", options.Adapter!);
-        ResolvedModel resolved = ModelResolver.Resolve(options.Model, log);
-        Device device = Devices.Resolve(options.Device);
-        var model = ModelLoader.Load(resolved.Folder, Devices.DType("auto", device), device);
-        if (adapter is not null) PeftAdapter.Load(model, adapter);
-
-        // The tokenizer saved with the adapter (when training changed the vocabulary), else the model's, else the embedded one;
-        // the datasets' template says how tool markup maps onto ids.
         var mode = ToolTokens.ParseMode(datasets.Select(d => d.Manifest.Template.ToolTokens).FirstOrDefault() ?? "reserved");
-        var tokenizer = GemmaTokenizer.ForModel(adapter, resolved.Folder, mode);
-        log($"fctrain: model {resolved.Name} on {device.type.ToString().ToLowerInvariant()}{(adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {tokenizer.Source}");
-        return new EvalModel(model, tokenizer, options.MaxNewTokens);
+        var session = ModelSession.Open(options.Settings, options.Adapter, mode, log);
+        try
+        {
+            if (session.AdapterShardManifest() is { } trainedOn) session.CheckTokenizer(trainedOn, Path.Combine(session.Adapter!, "fctrain-run.json"));
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        log($"fctrain: model {session.Resolved.Name} on {session.Device.type.ToString().ToLowerInvariant()}{(options.Adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {session.Tokenizer.Source}");
+        return new EvalModel(session, options.Settings.MaxNewTokens);
     }
 
     public GeneratedTurn Generate(EvalCase c)
@@ -81,5 +83,5 @@ public sealed class EvalModel : IDisposable
         return (top2[.., 0] - top2[.., 1]).min().item<float>();
     }
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose() => _session.Dispose();
 }

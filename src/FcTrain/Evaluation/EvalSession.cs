@@ -1,5 +1,6 @@
 using FcTrain.Data;
 using FcTrain.Diagnostics;
+using FcTrain.Settings;
 
 namespace FcTrain.Evaluation;
 
@@ -10,18 +11,10 @@ public sealed record EvalOptions
     public IReadOnlyList<string> Datasets { get; init; } = [];
     /// <summary>Which split's assistant turns are the cases (eval: held out; train: memorised).</summary>
     public Split Split { get; init; } = Split.Eval;
-    /// <summary>Base model: <c>tiny</c> (embedded), a Hugging Face model folder, or a Hub id.</summary>
-    public string Model { get; init; } = "tiny";
+    /// <summary>The model, device, dtype and <see cref="FcTrainSettings.MaxNewTokens"/> to generate with.</summary>
+    public FcTrainSettings Settings { get; init; } = new();
     /// <summary>A PEFT adapter folder applied on the base model (none: the base model alone).</summary>
     public string? Adapter { get; init; }
-    /// <summary><c>auto</c>, <c>cpu</c> or <c>cuda</c>.</summary>
-    public string Device { get; init; } = "auto";
-    /// <summary>
-    /// Generation stops at <c>&lt;end_of_turn&gt;</c>/<c>&lt;eos&gt;</c> or after this many tokens. One default for
-    /// <c>eval</c>, <c>snapshot</c> and the pipeline's snapshot check, so a snapshot accepted by hand is the one the
-    /// build compares against. 128 covers a thinking line and a few calls (gold turns of the samples are under 100).
-    /// </summary>
-    public int MaxNewTokens { get; init; } = 128;
     /// <summary>A JSONL file of recorded model turns (<see cref="RecordedOutputs"/>) to score instead of generating.</summary>
     public string? Outputs { get; init; }
 }
@@ -51,9 +44,9 @@ public static class EvalSession
             ? model.Generate
             : RecordedOutputs.Generator(RecordedOutputs.Load(Path.GetFullPath(options.Outputs!, repoRoot), options.Outputs!), options.Outputs!);
         log($"fctrain: evaluating {cases} case(s) of the {split} split of {loaded.Datasets.Count} dataset(s) with " +
-            (options.Outputs is null ? $"{options.Model}{(options.Adapter is null ? "" : " + " + options.Adapter)}" : options.Outputs));
+            (options.Outputs is null ? $"{options.Settings.Model}{(options.Adapter is null ? "" : " + " + options.Adapter)}" : options.Outputs));
         var report = options.Outputs is null
-            ? EvalRunner.Run(loaded.Datasets, options.Split, generate, options.Model, options.Adapter, log)
+            ? EvalRunner.Run(loaded.Datasets, options.Split, generate, options.Settings.Model, options.Adapter, log)
             : EvalRunner.Run(loaded.Datasets, options.Split, generate, "recorded: " + options.Outputs, null, log);
         return (report, loaded.Datasets, loaded.Diagnostics);
     }

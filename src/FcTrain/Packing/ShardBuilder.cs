@@ -10,13 +10,14 @@ using FcTrain.Tokenization;
 
 namespace FcTrain.Packing;
 
-/// <summary>What <c>fctrain tokenize</c> does; each field maps one flag (defaults in comments).</summary>
+/// <summary>What <c>fctrain tokenize</c> does: the shards folder and row length come from the settings
+/// (<c>shards</c>, <c>train.maxSeqLength</c>), the rest from its flags.</summary>
 public sealed record TokenizeSettings(
-    string OutputDirectory,               // --out; obj/fctrain/shards
-    int MaxSeqLength = 1500,              // --max-seq-length; the course's max_seq_length
+    string OutputDirectory,               // the setting 'shards'
+    int MaxSeqLength,                     // the setting 'train.maxSeqLength'
     bool Truncate = false,                // --truncate; otherwise an overlong conversation is error FCT0130
     string? TrainOn = null,               // --train-on assistant|all; null: each dataset's template.train_on
-    string? TokenizerFolder = null);      // a model folder with tokenizer.json; null: the embedded Gemma tokenizer
+    string? TokenizerFolder = null);      // the model folder whose tokenizer encodes (the embedded one when it has no tokenizer.json); null: the embedded
 
 /// <summary>Statistics of one split.</summary>
 public sealed record SplitStats(int Conversations, int Rows, long Tokens, long TrainedTokens, int MaxSeqLength, string? LongestId, int LongestTokens, int Truncated)
@@ -47,7 +48,7 @@ public static class ShardBuilder
         if (diagnostics.Any(d => d.Severity == Severity.Error)) return null;
 
         var toolTokens = ToolTokens.ParseMode(mode);
-        var tokenizer = settings.TokenizerFolder is null ? GemmaTokenizer.Embedded(toolTokens) : GemmaTokenizer.FromFolder(settings.TokenizerFolder, toolTokens);
+        var tokenizer = settings.TokenizerFolder is null ? GemmaTokenizer.Embedded(toolTokens) : GemmaTokenizer.ForModel(null, settings.TokenizerFolder, toolTokens);
 
         var work = datasets.SelectMany(d => d.Conversations.Select(c => (Dataset: d, c.Conversation, c.Split))).ToList();
         var encoded = work.AsParallel().AsOrdered().Select(w =>
@@ -100,7 +101,7 @@ public static class ShardBuilder
             ["format"] = ShardFormat,
             ["tokenizer"] = new JsonObject
             {
-                ["source"] = settings.TokenizerFolder is null ? "embedded" : Path.GetRelativePath(repoRoot, tokenizer.Source).Replace('\\', '/'),
+                ["source"] = tokenizer.Source == "embedded" ? "embedded" : Path.GetRelativePath(repoRoot, tokenizer.Source).Replace('\\', '/'),
                 ["sha256"] = tokenizer.ContentHash,
                 ["tool_tokens"] = ToolTokens.Name(tokenizer.ToolTokens),
                 ["vocab_size"] = tokenizer.VocabSize,

@@ -1,6 +1,7 @@
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
+using FcTrain.Settings;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -15,15 +16,15 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
     public long VocabSize => model.Config.VocabSize;
 
     /// <summary>
-    /// Loads the resolved base model in <paramref name="dtype"/> and attaches fresh adapters
-    /// (initialised from torch's generator: seed it first).
+    /// Attaches fresh adapters (initialised from torch's generator: seed it first) to the model of <paramref name="session"/>,
+    /// which the trainable model then owns.
     /// </summary>
-    public static Gemma2Trainable Load(ResolvedModel resolved, LoraSettings settings, Device device, ScalarType dtype)
+    public static Gemma2Trainable Attach(ModelSession session, LoraSettings settings)
     {
-        var model = ModelLoader.Load(resolved.Folder, dtype, device);
         var lora = settings.ToConfig();
-        model.ApplyLora(lora);
-        return new Gemma2Trainable(model, lora, new ModelSource(resolved.Name, Path.GetFullPath(resolved.Folder), resolved.Revision));
+        session.Model.ApplyLora(lora);
+        var resolved = session.Resolved;
+        return new Gemma2Trainable(session.Model, lora, new ModelSource(resolved.Name, Path.GetFullPath(resolved.Folder), resolved.Revision));
     }
 
     public Tensor HiddenStates(Batch batch, LayerRunner runLayer) =>

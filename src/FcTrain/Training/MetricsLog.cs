@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -6,7 +7,7 @@ using ScottPlot;
 
 namespace FcTrain.Training;
 
-/// <summary>One logged point: a train log line (every <see cref="TrainingOptions.LoggingSteps"/> steps), an eval pass,
+/// <summary>One logged point: a train log line (every <see cref="FcTrainSettings.LoggingSteps"/> steps), an eval pass,
 /// or the final score of the train split without dropout (<c>train_split</c>).</summary>
 public sealed record Metric(
     [property: JsonPropertyName("kind")] string Kind,

@@ -1,5 +1,6 @@
 using FcTrain.Diagnostics;
 using FcTrain.Packing;
+using FcTrain.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,6 +22,11 @@ public sealed class PackedData
     public required IReadOnlyList<PackedRow> Eval { get; init; }
     public required string ManifestJson { get; init; }
     public required string ManifestSha256 { get; init; }
+    /// <summary>The <c>manifest.json</c> the rows were read from (for messages).</summary>
+    public string ManifestPath { get; init; } = "manifest.json";
+    /// <summary>How the shards' tokenizer placed the tool markup (the manifest's <c>tokenizer.tool_tokens</c>).</summary>
+    public ToolTokenMode ToolTokens =>
+        Tokenization.ToolTokens.ParseMode((string?)System.Text.Json.Nodes.JsonNode.Parse(ManifestJson)?["tokenizer"]?["tool_tokens"] ?? "reserved");
     public long TrainTokens => Train.Sum(r => (long)r.InputIds.Length);
     public long TrainLabelled => Train.Sum(r => (long)TrainedTokens(r));
 
@@ -28,8 +34,9 @@ public sealed class PackedData
     public static PackedData Open(string shards, int maxSeqLength)
     {
         var set = ShardReader.Read(shards);
-        var data = new PackedData { Train = set.Train, Eval = set.Eval, ManifestJson = set.ManifestJson, ManifestSha256 = set.ManifestSha256 };
-        data.Validate(maxSeqLength, Path.Combine(shards, "manifest.json"));
+        string manifest = Path.Combine(shards, ShardBuilder.ManifestFile);
+        var data = new PackedData { Train = set.Train, Eval = set.Eval, ManifestJson = set.ManifestJson, ManifestSha256 = set.ManifestSha256, ManifestPath = manifest };
+        data.Validate(maxSeqLength, manifest);
         return data;
     }
 

@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using System.Diagnostics;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -17,7 +18,7 @@ public static class RunManifest
 {
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    public static void Write(string runDirectory, string adapterDirectory, TrainingOptions options, PackedData data,
+    public static void Write(string runDirectory, string adapterDirectory, FcTrainSettings options, PackedData data,
         ModelSource model, TrainingResult result)
     {
         var manifest = new JsonObject
@@ -62,9 +63,9 @@ public static class RunManifest
     }
 
     /// <summary>Identifies "the same run": every setting that changes the numbers, and the data.</summary>
-    public static string SettingsHash(TrainingOptions options, PackedData data)
+    public static string SettingsHash(FcTrainSettings options, PackedData data)
     {
-        var relevant = options with { Output = "", Resume = false };
+        var relevant = options with { Output = "", Resume = false, MaxNewTokens = 0 };
         string text = JsonSerializer.Serialize(relevant, Json) + data.ManifestSha256;
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }

@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FcTrain.Diagnostics;
@@ -36,7 +37,7 @@ readonly record struct StepResult(double Loss, double Accuracy, double GradNorm,
 /// </summary>
 public sealed class Trainer
 {
-    readonly TrainingOptions options;
+    readonly FcTrainSettings options;
     readonly TextWriter log;
     readonly ITrainableModel model;
     readonly PackedData data;
@@ -59,8 +60,8 @@ public sealed class Trainer
 
     // ------------------------------------------------------------------ setup
 
-    /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="TrainingOptions.Seed"/>).</param>
-    public Trainer(TrainingOptions options, ITrainableModel model, PackedData data, TextWriter log)
+    /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="FcTrainSettings.Seed"/>).</param>
+    public Trainer(FcTrainSettings options, ITrainableModel model, PackedData data, TextWriter log)
     {
         NativeMemory.KeepFreedMemoryForReuse();
         this.options = options;
@@ -142,7 +143,7 @@ public sealed class Trainer
         return result;
     }
 
-    /// <summary>One optimizer step: forward/backward over <see cref="TrainingOptions.GradientAccumulationSteps"/> micro-batches, clip, AdamW.</summary>
+    /// <summary>One optimizer step: forward/backward over <see cref="FcTrainSettings.GradientAccumulationSteps"/> micro-batches, clip, AdamW.</summary>
     StepResult TrainStep()
     {
         var micro = MicroBatches(step);

@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FcTrain.Cli;

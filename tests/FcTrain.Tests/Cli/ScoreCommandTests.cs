@@ -28,12 +28,26 @@ public class ScoreCommandTests
         Assert.Equal(-logprobs.Average(), json.RootElement.GetProperty("loss").GetDouble(), 5);
     }
 
-    [Fact]
-    public void Bad_ids_are_a_usage_error_without_a_stack_trace()
+    [Theory]
+    [InlineData("2,x", "'x' is not a 64-bit integer")]
+    [InlineData("2,99999999999999999999", "'99999999999999999999' is not a 64-bit integer")]
+    [InlineData(",", "--input-ids is empty")]
+    public void Bad_ids_are_a_usage_error_without_a_stack_trace(string ids, string message)
     {
-        var (exit, _, stderr) = CliRunner.Run(RepoPaths.Root, "score", "--model", ConformanceTests.Golden.Folder("tiny-f32"), "--input-ids", "2,x");
-        Assert.Equal(1, exit);
-        Assert.Contains("error FCT0217: --input-ids must be comma-separated integers", stderr);
+        var (exit, _, stderr) = CliRunner.Run(RepoPaths.Root, "score", "--model", ConformanceTests.Golden.Folder("tiny-f32"), "--input-ids", ids);
+        Assert.Equal(2, exit);
+        Assert.Contains("error FCT0217: ", stderr);
+        Assert.Contains(message, stderr);
         Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Fact]
+    public void A_single_id_has_no_next_token_so_the_loss_is_null()
+    {
+        var (exit, stdout, stderr) = CliRunner.Run(RepoPaths.Root, "score", "--model", ConformanceTests.Golden.Folder("tiny-f32"), "--input-ids", "2", "--device", "cpu");
+        Assert.True(exit == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("loss").ValueKind);
+        Assert.Equal(0, json.RootElement.GetProperty("logprobs").GetArrayLength());
     }
 }

@@ -57,17 +57,17 @@ public class TokenCommandsTests
     {
         string outDir = Directory.CreateTempSubdirectory("fctrain-cli-").FullName;
         string result = Path.Combine(outDir, "result.txt");
-        var (exit, stdout, _) = CliRunner.Run(Root, "tokenize", "datasets/weather", "--out", outDir, "--result-file", result);
+        var (exit, stdout, _) = CliRunner.Run(Root, "tokenize", "datasets/weather", "--shards", outDir, "--result-file", result);
         Assert.Equal(0, exit);
         Assert.Matches(@"train: \d+ conversation\(s\), [\d,]+ tokens in \d+ row\(s\) of <= 1500, trained [\d.]+ %, packing efficiency [\d.]+ %, longest conversation weather-\d+ \(\d+ tokens\)", stdout);
         Assert.Equal(Path.Combine(outDir, "manifest.json"), File.ReadAllText(result).Trim());
         Assert.True(File.Exists(Path.Combine(outDir, "train.safetensors")));
 
-        (exit, stdout, _) = CliRunner.Run(Root, "tokenize", "datasets/weather", "--out", outDir, "--max-seq-length", "300");
+        (exit, stdout, _) = CliRunner.Run(Root, "tokenize", "datasets/weather", "--shards", outDir, "--max-seq-length", "300");
         Assert.Equal(1, exit);
         Assert.Matches(@"datasets/weather/conversations/weather-\d+\.json\(1,1\): error FCT0130: conversation 'weather-\d+' is \d+ tokens long, more than max_seq_length 300", stdout);
 
-        (exit, stdout, _) = CliRunner.Run(Root, "tokenize", "datasets/weather", "--out", outDir, "--max-seq-length", "300", "--truncate");
+        (exit, stdout, _) = CliRunner.Run(Root, "tokenize", "datasets/weather", "--shards", outDir, "--max-seq-length", "300", "--truncate");
         Assert.Equal(0, exit);
         Assert.Contains("truncated", stdout);
         Directory.Delete(outDir, true);

@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using FcTrain.Data;
 using FcTrain.Diagnostics;
 using FcTrain.Evaluation;
@@ -17,7 +18,7 @@ public sealed class EvalModelTests : IDisposable
     private static EvalReport Evaluate(string? adapter) =>
         EvalSession.Run(RepoPaths.Root, new EvalOptions
         {
-            Datasets = ["datasets/weather"], Split = Split.Eval, Model = "tiny", Adapter = adapter, Device = "cpu", MaxNewTokens = 6,
+            Datasets = ["datasets/weather"], Split = Split.Eval, Adapter = adapter, Settings = new FcTrainSettings { Device = "cpu", MaxNewTokens = 6 },
         }, _ => { }).Report!;
 
     /// <summary>A PEFT adapter for tiny, saved by the project's writer; B = 0 (PEFT's init) unless <paramref name="perturb"/>.</summary>

@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using FcTrain.Lora;
 using FcTrain.Tests.Training;
 using FcTrain.Training;

@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using System.Text.Json.Nodes;
 using FcTrain.Data;
 using FcTrain.Diagnostics;
@@ -16,7 +17,7 @@ public class ShardBuilderTests
         try
         {
             var diagnostics = new List<Diagnostic>();
-            var result = ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir), diagnostics);
+            var result = ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir, new FcTrainSettings().MaxSeqLength), diagnostics);
             Assert.Empty(diagnostics);
             Assert.NotNull(result);
             int conversations = loaded.Datasets.Sum(d => d.Conversations.Count);
@@ -33,7 +34,7 @@ public class ShardBuilderTests
 
             // Same input, same bytes.
             byte[] first = File.ReadAllBytes(Path.Combine(outDir, "train.safetensors"));
-            ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir), diagnostics);
+            ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir, new FcTrainSettings().MaxSeqLength), diagnostics);
             Assert.Equal(first, File.ReadAllBytes(Path.Combine(outDir, "train.safetensors")));
             Assert.Equal(shards.ManifestJson, File.ReadAllText(Path.Combine(outDir, "manifest.json")));
         }
@@ -47,7 +48,7 @@ public class ShardBuilderTests
         string outDir = Directory.CreateTempSubdirectory("fctrain-shards-").FullName;
         try
         {
-            ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir, TrainOn: "all"), []);
+            ShardBuilder.Build(RepoPaths.Root, loaded.Datasets, new TokenizeSettings(outDir, new FcTrainSettings().MaxSeqLength, TrainOn: "all"), []);
             File.AppendAllText(Path.Combine(outDir, "eval.safetensors"), " ");
             Assert.Equal("FCT0134", Assert.Throws<FcTrainException>(() => ShardReader.Read(outDir)).Diagnostic.Code);
         }

@@ -1,3 +1,5 @@
+using FcTrain.Settings;
+using FcTrain.Tokenization;
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Packing;
@@ -42,7 +44,8 @@ public class Gemma2TrainingTests : IDisposable
     static Gemma2Trainable Load(LoraSettings lora, int seed = 1)
     {
         random.manual_seed(seed);
-        return Gemma2Trainable.Load(new ResolvedModel("conformance/tiny-f32", Folder, null), lora, CPU, ScalarType.Float32);
+        var settings = new FcTrainSettings { Model = Folder, Device = "cpu", Dtype = "float32" };
+        return Gemma2Trainable.Attach(ModelSession.Open(settings, adapter: null, ToolTokenMode.Reserved, _ => { }), lora);
     }
 
     static Tensor Logits(ITrainableModel model, Batch batch) =>
@@ -89,7 +92,7 @@ public class Gemma2TrainingTests : IDisposable
     {
         using var scope = NewDisposeScope();
         var data = Data(8);
-        var options = new TrainingOptions
+        var options = new FcTrainSettings
         {
             Output = output, Epochs = 5, LearningRate = 5e-3, GradientAccumulationSteps = 2, LoggingSteps = 5, SaveSteps = 0,
             Lora = new LoraSettings { Rank = 4, Alpha = 8 },

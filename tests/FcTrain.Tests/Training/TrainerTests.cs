@@ -1,3 +1,4 @@
+using FcTrain.Settings;
 using FcTrain.Diagnostics;
 using FcTrain.Packing;
 using FcTrain.Training;
@@ -40,7 +41,7 @@ public class TrainerTests : IDisposable
         };
     }
 
-    TrainingOptions Options() => new()
+    FcTrainSettings Options() => new()
     {
         Output = output, Epochs = 6, LearningRate = 1e-1, WarmupRatio = 0.1, GradientAccumulationSteps = 2,
         LoggingSteps = 2, SaveSteps = 3, Seed = 5,

@@ -4,7 +4,7 @@ using System.Text.Json;
 using FcTrain.Diagnostics;
 using FcTrain.Evaluation;
 using FcTrain.IO;
-using FcTrain.Training;
+using FcTrain.Settings;
 
 namespace FcTrain.Cli.Commands;
 
@@ -21,8 +21,11 @@ internal static class EvalCommand
         var details = new Option<bool>("--details") { Description = "Print one line per case and add the cases to the JSON." };
         var command = new Command("eval", "Evaluate the tool calls of a model (and adapter) on a dataset split.") { json, details };
         o.AddTo(command);
-        command.SetAction(parse => Run(Environment.CurrentDirectory, o.Read(parse), parse.GetValue(json), parse.GetValue(details),
-            parse.GetValue(o.ResultFile), Console.Out));
+        command.SetAction(parse =>
+        {
+            var (options, root) = o.Read(parse);
+            return Run(root, options, CommonOptions.FullPath(parse.GetValue(json)), parse.GetValue(details), CommonOptions.FullPath(parse.GetValue(o.ResultFile)), Console.Out);
+        });
         return command;
     }
 
@@ -66,49 +69,34 @@ internal static class EvalCommand
 /// <summary>The options <c>eval</c> and <c>snapshot</c> share, mapped onto <see cref="EvalOptions"/>.</summary>
 internal sealed class EvalCommandOptions(string defaultSplit)
 {
-    public readonly Argument<string[]> Paths = new("datasets") { Description = "Dataset folders or files (default: every dataset under ./datasets).", Arity = ArgumentArity.ZeroOrMore };
-    public readonly Option<string?> Model = new("--model") { Description = "Base model: tiny (embedded), a Hugging Face model folder or a Hub id (default: fctrain.json's model, else tiny)." };
-    public readonly Option<string?> Adapter = new("--adapter") { Description = "PEFT adapter folder to apply." };
+    public readonly Argument<string[]> Paths = CommonOptions.Datasets();
+    public readonly Option<string?> Adapter = CommonOptions.Adapter();
     public readonly Option<string> Split = new("--split") { Description = "Which split's assistant turns to evaluate.", DefaultValueFactory = _ => defaultSplit };
-    public readonly Option<string?> Device = new("--device") { Description = "auto, cpu or cuda (default: fctrain.json's device, else auto)." };
-    public readonly Option<int?> MaxNewTokens = new("--max-new-tokens") { Description = $"Stop a turn after this many tokens (default {new EvalOptions().MaxNewTokens})." };
     public readonly Option<string?> Outputs = new("--outputs") { Description = "Score recorded model turns (JSONL of {\"id\", \"output\"}) instead of generating." };
-    public readonly Option<string?> Config = new("--config") { Description = "Settings file (default: ./fctrain.json when present) for the model and device." };
-    public readonly Option<string?> ResultFile = new("--result-file") { Description = "Write the produced path there as one line (for MSBuild)." };
+    public readonly Option<string?> ResultFile = CommonOptions.ResultFile();
+    private SettingsOptions? _settings;
 
     public void AddTo(Command command)
     {
         Split.AcceptOnlyFromAmong("eval", "train");
         command.Arguments.Add(Paths);
-        foreach (Option option in new Option[] { Model, Adapter, Split, Device, MaxNewTokens, Outputs, Config, ResultFile }) command.Options.Add(option);
+        foreach (Option option in new Option[] { Adapter, Split, Outputs, ResultFile }) command.Options.Add(option);
+        _settings = new SettingsOptions(command, [.. SettingsOptions.ModelKeys, "eval.maxNewTokens"]);
     }
 
-    /// <summary>Defaults &lt; fctrain.json (model, device) &lt; flags, as for training.</summary>
-    public EvalOptions Read(ParseResult parse)
+    /// <summary>The options, and the workspace root the datasets are relative to.</summary>
+    public (EvalOptions Options, string Root) Read(ParseResult parse)
     {
-        TrainingOptions settings = Settings(parse.GetValue(Config));
-        var defaults = new EvalOptions();
-        return new EvalOptions
+        string[] datasets = CommonOptions.FullPaths(parse.GetValue(Paths));
+        var effective = _settings!.Read(parse, datasets.FirstOrDefault());
+        return (new EvalOptions
         {
-            Datasets = parse.GetValue(Paths) ?? [],
+            Datasets = datasets,
             Split = parse.GetValue(Split) == "train" ? Data.Split.Train : Data.Split.Eval,
-            Model = parse.GetValue(Model) ?? settings.Model,
-            Adapter = parse.GetValue(Adapter),
-            Device = parse.GetValue(Device) ?? settings.Device,
-            MaxNewTokens = parse.GetValue(MaxNewTokens) ?? defaults.MaxNewTokens,
-            Outputs = parse.GetValue(Outputs),
-        };
-    }
-
-    private static TrainingOptions Settings(string? config)
-    {
-        config ??= File.Exists(TrainingConfigFile.FileName) ? TrainingConfigFile.FileName : null;
-        if (config is null) return new TrainingOptions();
-        if (!File.Exists(config))
-            throw FcTrainException.Error("FCT0301", "the settings file does not exist. Pass an existing fctrain.json with --config, or leave the option out.", config);
-        var (options, errors) = TrainingConfigFile.Load(config, new TrainingOptions());
-        if (errors.Count > 0) throw new FcTrainException(errors[0]);
-        return options;
+            Settings = effective.Value,
+            Adapter = CommonOptions.FullPath(parse.GetValue(Adapter)),
+            Outputs = CommonOptions.FullPath(parse.GetValue(Outputs)),
+        }, effective.Workspace.Root);
     }
 }
 

@@ -1,36 +1,36 @@
 using System.CommandLine;
 using FcTrain.Lora;
 using FcTrain.Models;
+using FcTrain.Models.Gemma2;
 using FcTrain.Tokenization;
 using static TorchSharp.torch;
 
 namespace FcTrain.Cli.Commands;
 
-/// <summary><c>fctrain merge --model M --adapter A --out DIR</c>: a full Hugging Face model folder with the adapter folded in.</summary>
+/// <summary><c>fctrain merge --adapter A --out DIR</c>: a full Hugging Face model folder with the adapter folded in.</summary>
 internal static class MergeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Base model: tiny, a model folder or a Hub id.", DefaultValueFactory = _ => "tiny" };
-        var adapter = new Option<string>("--adapter") { Description = "The PEFT LoRA adapter folder.", Required = true };
+        var adapter = CommonOptions.Adapter();
+        adapter.Required = true;
         var output = new Option<string>("--out") { Description = "The folder to write (config.json, sharded safetensors + index, tokenizer).", Required = true };
-        var dtype = new Option<string>("--dtype") { Description = "float32, bfloat16, or auto (the base model's torch_dtype).", DefaultValueFactory = _ => "auto" };
         var command = new Command("merge", "Merge a LoRA adapter into its base model and write a Hugging Face model folder that transformers can load.")
-            { model, adapter, output, dtype };
+            { adapter, output };
+        var settingsOptions = new SettingsOptions(command, SettingsOptions.ModelKeys);
         command.SetAction(parse =>
         {
-            var resolved = ModelResolver.Resolve(parse.GetValue(model)!, Console.Error.WriteLine);
-            string requested = parse.GetValue(dtype)!;
-            var type = requested == "auto"
-                ? Models.Gemma2.Gemma2Config.Load(Path.Combine(resolved.Folder, "config.json")).TorchDtype == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32
-                : Devices.DType(requested, CPU);
-            using var lm = ModelLoader.Load(resolved.Folder, type, CPU);
-            string adapterFolder = parse.GetValue(adapter)!;
-            PeftAdapter.Load(lm, adapterFolder);
-            string tokenizerSource = File.Exists(Path.Combine(adapterFolder, "tokenizer.json")) ? adapterFolder : resolved.Folder;
-            string outDir = parse.GetValue(output)!;
-            MergedModel.Save(lm, outDir, tokenizerSource, path => GemmaTokenizer.Embedded().WriteHuggingFaceJson(path));
-            Console.WriteLine($"fctrain merge: {resolved.Name} + {adapterFolder} -> {Path.GetFullPath(outDir)}");
+            var settings = settingsOptions.Read(parse).Value;
+            // Merging runs on the CPU; dtype auto keeps the checkpoint's precision, so a bf16 model stays bf16.
+            var dtype = settings.Dtype == "auto"
+                ? Gemma2Config.Load(Path.Combine(ModelResolver.Resolve(settings.Model, Console.Error.WriteLine).Folder, "config.json")).TorchDtype == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32
+                : Devices.DType(settings.Dtype, CPU);
+            string adapterFolder = CommonOptions.FullPath(parse.GetValue(adapter))!;
+            using var session = ModelSession.Open(settings, adapterFolder, ToolTokenMode.Reserved, Console.Error.WriteLine, CPU, dtype);
+            string outDir = CommonOptions.FullPath(parse.GetValue(output))!;
+            string tokenizerSource = File.Exists(Path.Combine(adapterFolder, "tokenizer.json")) ? adapterFolder : session.Resolved.Folder;
+            MergedModel.Save(session.Model, outDir, tokenizerSource, path => GemmaTokenizer.Embedded().WriteHuggingFaceJson(path));
+            Console.WriteLine($"fctrain merge: {session.Resolved.Name} + {adapterFolder} -> {outDir}");
             return ExitCodes.Success;
         });
         return command;

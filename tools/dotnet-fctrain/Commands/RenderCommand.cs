@@ -18,26 +18,21 @@ internal static class RenderCommand
         var id = new Option<string?>("--id") { Description = "Only the conversation with this id (for *.jsonl files)." };
         var command = new Command("render", "Print a conversation exactly as the chat template renders it (the text apply_chat_template returns).")
             { file, template, serialization, mask, trainOn, id };
+        var settingsOptions = new SettingsOptions(command);
         command.SetAction(parse =>
         {
-            string root = Directory.GetCurrentDirectory();
-            string path = Path.GetFullPath(parse.GetValue(file)!, root);
+            string path = CommonOptions.FullPath(parse.GetValue(file))!;
             if (!File.Exists(path))
             {
                 Console.Error.WriteLine($"fctrain render: '{parse.GetValue(file)}' does not exist. Name a conversation file of a dataset.");
                 return ExitCodes.Usage;
             }
+            string root = settingsOptions.Read(parse, path).Workspace.Root;
             LoadResult loaded = DatasetLoader.Load(root, [path]);
             foreach (var d in loaded.Diagnostics) Console.Error.WriteLine(d);
             if (loaded.HasErrors) return ExitCodes.Errors;
 
-            string relative = Path.GetRelativePath(root, path).Replace('\\', '/');
-            var found = loaded.Datasets.SelectMany(d => d.Conversations.Select(c => (Dataset: d, c.Conversation)))
-                .Where(x => x.Conversation.Source.File == relative && (parse.GetValue(id) is not { } wanted || x.Conversation.Id == wanted))
-                .ToList();
-            if (found.Count == 0)
-                throw FcTrainException.Error("FCT0125", "no conversation to render here" + (parse.GetValue(id) is { } i ? $" with id '{i}'" : "") + ". Name a file the dataset's 'conversations' globs include.", relative);
-
+            var found = loaded.ConversationsIn(root, path, parse.GetValue(id));
             foreach (var (dataset, conversation) in found)
             {
                 var t = dataset.Manifest.Template;

@@ -22,7 +22,11 @@ internal static class SnapshotCommand
         var accept = new Option<bool>("--accept") { Description = "Accept the current tool calls: write them to the verified files." };
         var command = new Command("snapshot", "Check the model's tool calls against the verified snapshot files of the datasets.") { accept };
         o.AddTo(command);
-        command.SetAction(parse => Run(Environment.CurrentDirectory, o.Read(parse), parse.GetValue(accept), parse.GetValue(o.ResultFile), Console.Out));
+        command.SetAction(parse =>
+        {
+            var (options, root) = o.Read(parse);
+            return Run(root, options, parse.GetValue(accept), CommonOptions.FullPath(parse.GetValue(o.ResultFile)), Console.Out);
+        });
         return command;
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using FcTrain.Diagnostics;
+using FcTrain.Models;
 using FcTrain.Tokenization;
 
 namespace FcTrain.Cli.Commands;
@@ -16,13 +17,15 @@ internal static class TokensCommand
         return command;
     }
 
-    private static Option<string?> TokenizerOption() => new("--tokenizer") { Description = "A model folder with tokenizer.json (default: the embedded Gemma tokenizer)." };
+    private static Option<string?> TokenizerOption() => new("--tokenizer") { Description = "A model folder whose tokenizer.json to use (default: the model's, see --model)." };
     private static Option<string> ToolTokensOption() => new("--tool-tokens") { Description = "reserved (markup on <unusedN>) or added (ids 256000…).", DefaultValueFactory = _ => "reserved" };
 
-    private static GemmaTokenizer Load(string? folder, string toolTokens)
+    /// <summary>The tokenizer of <c>--tokenizer</c>, else the one of the model the settings name.</summary>
+    private static GemmaTokenizer Load(ParseResult parse, SettingsOptions settings, string? folder, string toolTokens)
     {
         var mode = ToolTokens.ParseMode(toolTokens, "--tool-tokens");
-        return folder is null ? GemmaTokenizer.Embedded(mode) : GemmaTokenizer.FromFolder(folder, mode);
+        var model = settings.Read(parse).Value;
+        return folder is null ? ModelSession.TokenizerFor(model, mode, Console.Error.WriteLine) : GemmaTokenizer.FromFolder(CommonOptions.FullPath(folder)!, mode);
     }
 
     private static Command Encode()
@@ -33,9 +36,10 @@ internal static class TokensCommand
         var tokenizer = TokenizerOption();
         var toolTokens = ToolTokensOption();
         var command = new Command("encode", "Text to a JSON array of ids.") { text, input, bos, tokenizer, toolTokens };
+        var settings = new SettingsOptions(command, "model");
         command.SetAction(parse =>
         {
-            var gemma = Load(parse.GetValue(tokenizer), parse.GetValue(toolTokens)!);
+            var gemma = Load(parse, settings, parse.GetValue(tokenizer), parse.GetValue(toolTokens)!);
             bool withBos = parse.GetValue(bos);
             string Ids(string s) => JsonSerializer.Serialize(withBos ? [GemmaTokenizer.BosId, .. gemma.Encode(s)] : gemma.Encode(s));
 
@@ -67,13 +71,14 @@ internal static class TokensCommand
         var tokenizer = TokenizerOption();
         var toolTokens = ToolTokensOption();
         var command = new Command("decode", "A JSON array of ids to text (special tokens and markup kept as text).") { ids, tokenizer, toolTokens };
+        var settings = new SettingsOptions(command, "model");
         command.SetAction(parse =>
         {
             string json = parse.GetValue(ids) ?? Console.In.ReadToEnd();
             int[] values;
             try { values = JsonSerializer.Deserialize<int[]>(json) ?? throw new JsonException("null"); }
             catch (JsonException e) { throw FcTrainException.Error("FCT0114", $"the ids are not a JSON array of integers ({e.Message.Split(" Path:")[0]}). Pass e.g. [2, 651, 6037].", "ids"); }
-            Console.Write(Load(parse.GetValue(tokenizer), parse.GetValue(toolTokens)!).Decode(values));
+            Console.Write(Load(parse, settings, parse.GetValue(tokenizer), parse.GetValue(toolTokens)!).Decode(values));
             return ExitCodes.Success;
         });
         return command;

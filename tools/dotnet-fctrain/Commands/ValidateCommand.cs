@@ -10,10 +10,25 @@ internal static class ValidateCommand
 {
     public static Command Create()
     {
-        var paths = new Argument<string[]>("paths") { Description = "Dataset folders or files (default: every dataset under ./datasets).", Arity = ArgumentArity.ZeroOrMore };
-        var resultFile = new Option<string?>("--result-file") { Description = "Write the validated dataset folders there, one line each (for MSBuild)." };
-        var command = new Command("validate", "Validate datasets against the schemas and the rules of the data model.") { paths, resultFile };
-        command.SetAction(parse => Run(Environment.CurrentDirectory, parse.GetValue(paths) ?? [], parse.GetValue(resultFile), Console.Out));
+        var paths = CommonOptions.Datasets();
+        var resultFile = CommonOptions.ResultFile();
+        var command = new Command("validate", "Validate datasets (and the workspace's fctrain.json) against the schemas and the rules of the data model.") { paths, resultFile };
+        var settingsOptions = new SettingsOptions(command);
+        command.SetAction(parse =>
+        {
+            string[] datasets = CommonOptions.FullPaths(parse.GetValue(paths));
+            var root = Settings.Workspace.Find(datasets.FirstOrDefault() ?? Environment.CurrentDirectory).Root;
+            int settingsErrors = 0;
+            try { root = settingsOptions.Read(parse, datasets.FirstOrDefault()).Workspace.Root; }
+            catch (FcTrainException e) when (!e.IsUsage)
+            {
+                // The settings file's problems and the datasets' in one run.
+                foreach (var diagnostic in e.Diagnostics) Console.Out.WriteLine(diagnostic);
+                settingsErrors = e.Diagnostics.Count;
+            }
+            int code = Run(root, datasets, CommonOptions.FullPath(parse.GetValue(resultFile)), Console.Out);
+            return settingsErrors > 0 ? ExitCodes.Errors : code;
+        });
         return command;
     }
 

@@ -1,12 +1,13 @@
-namespace FcTrain.Training;
+namespace FcTrain.Settings;
 
 /// <summary>
-/// Every setting of a training run, with the Hugging Face agents course's values as defaults
+/// Every setting of fctrain, each with its one default: the Hugging Face agents course's values
 /// (bonus unit 1: TRL SFTConfig + PEFT LoraConfig on google/gemma-2-2b-it).
-/// Precedence: these defaults &lt; <c>fctrain.json</c> (<see cref="TrainingConfigFile"/>) &lt; command-line flags
-/// (and the MSBuild properties the pipeline maps onto them).
+/// Precedence: these defaults &lt; <c>fctrain.json</c> &lt; command-line flags and MSBuild properties.
+/// <see cref="SettingsTable"/> maps each property onto its <c>fctrain.json</c> key, flag and MSBuild property;
+/// <see cref="SettingsReader"/> is the one reader.
 /// </summary>
-public sealed record TrainingOptions
+public sealed record FcTrainSettings
 {
     // ---- what to train ----
     /// <summary>Base model: <c>tiny</c> (embedded), a Hugging Face model folder, or a Hub id such as <c>google/gemma-2-2b-it</c>.</summary>
@@ -15,6 +16,10 @@ public sealed record TrainingOptions
     public string Shards { get; init; } = "obj/fctrain/shards";
     /// <summary>Output root: the adapter goes to <c>{Output}/adapter/</c>, each run to <c>{Output}/runs/{run-id}/</c>.</summary>
     public string Output { get; init; } = "artifacts/fctrain";
+    /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c> or <c>cuda</c>: where every command runs the model.</summary>
+    public string Device { get; init; } = "auto";
+    /// <summary><c>auto</c> (bfloat16 on CUDA as the course's bf16=True, float32 on CPU), <c>float32</c> or <c>bfloat16</c>.</summary>
+    public string Dtype { get; init; } = "auto";
 
     // ---- optimisation (SFTConfig of the course) ----
     /// <summary>Passes over the train split (course: num_train_epochs=1).</summary>
@@ -46,10 +51,6 @@ public sealed record TrainingOptions
     // ---- runtime ----
     /// <summary>Seed of initialisation, dropout and data order (TRL's default 42).</summary>
     public int Seed { get; init; } = 42;
-    /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c> or <c>cuda</c>.</summary>
-    public string Device { get; init; } = "auto";
-    /// <summary><c>auto</c> (bfloat16 on CUDA as the course's bf16=True, float32 on CPU), <c>float32</c> or <c>bfloat16</c>.</summary>
-    public string Dtype { get; init; } = "auto";
     /// <summary>Recompute each decoder layer in backward instead of keeping its activations (course: true).</summary>
     public bool GradientCheckpointing { get; init; } = true;
     /// <summary>Log a line every N optimizer steps (course: logging_steps=5).</summary>
@@ -58,8 +59,16 @@ public sealed record TrainingOptions
     public int SaveSteps { get; init; } = 50;
     /// <summary>Compute the loss on the eval split after each epoch (course: eval_strategy="epoch").</summary>
     public bool EvalEachEpoch { get; init; } = true;
-    /// <summary>Continue the latest run under <see cref="Output"/> from its last checkpoint.</summary>
+    /// <summary>Continue the latest run under <see cref="Output"/> from its last checkpoint (a flag of <c>train</c>, not a setting).</summary>
     public bool Resume { get; init; }
+
+    // ---- evaluation and generation ----
+    /// <summary>
+    /// Generation stops at <c>&lt;end_of_turn&gt;</c>/<c>&lt;eos&gt;</c> or after this many tokens, in <c>eval</c>,
+    /// <c>snapshot</c>, <c>generate</c> and the pipeline alike, so a snapshot accepted by hand is the one the build
+    /// compares against. 128 covers a thinking line and a few calls (gold turns of the samples are under 100).
+    /// </summary>
+    public int MaxNewTokens { get; init; } = 128;
 }
 
 /// <summary>The LoRA adapter's shape (course: r=16, lora_alpha=64, lora_dropout=0.05, all linear layers + embeddings + head).</summary>
@@ -77,5 +86,5 @@ public sealed record LoraSettings
     /// <summary>Rank-stabilised scaling alpha/sqrt(r) (Kalajdzievski 2023) instead of alpha/r.</summary>
     public bool UseRsLora { get; init; }
 
-    public FcTrain.Lora.LoraConfig ToConfig() => new(Rank, Alpha, Dropout, TargetModules, UseRsLora);
+    public Lora.LoraConfig ToConfig() => new(Rank, Alpha, Dropout, TargetModules, UseRsLora);
 }
