@@ -5,6 +5,9 @@ internal static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
+    /// <summary>TestData/ as copied next to the test assembly.</summary>
+    public static string TestData { get; } = Path.Combine(AppContext.BaseDirectory, "TestData");
+
     /// <summary>Debug or Release: the configuration this test assembly was built in.</summary>
     public static string Configuration { get; } =
         AppContext.BaseDirectory.Replace('\\', '/').Contains("/bin/Release/") ? "Release" : "Debug";

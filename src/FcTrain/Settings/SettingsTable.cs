@@ -61,8 +61,11 @@ public static class SettingsTable
     /// <summary>A value as JSON (what <c>fctrain settings --json</c> prints).</summary>
     public static JsonNode? ToJson(object? value) => value switch
     {
-        null => null,
-        IEnumerable<string> list when value is not string => new JsonArray([.. list.Select(v => (JsonNode?)JsonValue.Create(v))]),
-        _ => JsonValue.Create(value),
+        int i => JsonValue.Create(i),
+        double d => JsonValue.Create(d),
+        bool b => JsonValue.Create(b),
+        string s => JsonValue.Create(s),
+        IEnumerable<string> list => new JsonArray([.. list.Select(v => (JsonNode?)JsonValue.Create(v))]),
+        _ => null,
     };
 }

@@ -7,30 +7,41 @@ namespace FcTrain.Tests.Cli;
 public class ValidateCommandTests
 {
     [Fact]
-    public void Clean_samples_exit_0_with_a_summary_and_write_the_result_file()
+    public void Clean_data_exits_0_with_a_summary_and_writes_the_result_file()
     {
-        string resultFile = Path.Combine(Path.GetTempPath(), $"fctrain-validate-{Guid.NewGuid():N}.txt");
-        try
-        {
-            var output = new StringWriter();
-            int exit = ValidateCommand.Run(TestPaths.RepoRoot, [], resultFile, output);
+        using var workspace = new TestWorkspace();
+        workspace.AddDataset("alpha", conversations: 5, eval: 2);
+        workspace.AddDataset("beta", conversations: 3);
+        string resultFile = Path.Combine(workspace.Root, "result.txt");
+        var output = new StringWriter();
 
-            Assert.Equal(ExitCodes.Success, exit);
-            string summary = Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.StartsWith("fctrain validate: 4 dataset(s), 12 function(s), 64 valid conversation(s) (51 train, 13 eval); 0 error(s), 0 warning(s)", summary);
-            Assert.Equal("datasets/calendar\ndatasets/shop\ndatasets/travel\ndatasets/weather\n", File.ReadAllText(resultFile));
-        }
-        finally
-        {
-            File.Delete(resultFile);
-        }
+        int exit = ValidateCommand.Run(workspace.Root, [], resultFile, output);
+
+        Assert.True(exit == ExitCodes.Success, output.ToString());
+        string summary = Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("fctrain validate: 2 dataset(s), 2 function(s), 8 valid conversation(s) (6 train, 2 eval); 0 error(s), 0 warning(s)", summary);
+        Assert.Equal("datasets/alpha\ndatasets/beta\n", File.ReadAllText(resultFile));
+    }
+
+    [Fact]
+    public void From_a_subfolder_validate_finds_the_workspace_and_reports_the_same_paths()
+    {
+        using var workspace = new TestWorkspace(settings: "{}");
+        string dataset = workspace.AddDataset("alpha", conversations: 2);
+        string file = Path.Combine(dataset, "conversations", "alpha-001.json");
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"city\": \"Dublin\"", "\"city\": 7"));
+
+        var (exit, stdout, stderr) = CliRunner.Run(Path.Combine(dataset, "conversations"), "validate");
+
+        Assert.True(exit == ExitCodes.Errors, stdout + stderr);
+        Assert.Matches(@"(?m)^datasets/alpha/conversations/alpha-001\.json\(\d+,\d+\): error FCT0\d{3}: ", stdout);
     }
 
     [Fact]
     public void Errors_exit_1_and_print_canonical_lines()
     {
         var output = new StringWriter();
-        int exit = ValidateCommand.Run(TestPaths.TestData, ["validation/many-errors"], null, output);
+        int exit = ValidateCommand.Run(RepoPaths.TestData, ["validation/many-errors"], null, output);
 
         Assert.Equal(ExitCodes.Errors, exit);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -42,7 +53,7 @@ public class ValidateCommandTests
     [Fact]
     public void Warnings_alone_exit_0()
     {
-        int exit = ValidateCommand.Run(TestPaths.TestData, ["validation/FCT1003-glob-matches-nothing"], null, new StringWriter());
+        int exit = ValidateCommand.Run(RepoPaths.TestData, ["validation/FCT1003-glob-matches-nothing"], null, new StringWriter());
 
         Assert.Equal(ExitCodes.Success, exit);
     }
@@ -56,7 +67,7 @@ public class ValidateCommandTests
     {
         var start = new ProcessStartInfo("dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, "dotnet-fctrain.dll")}\" {arguments}")
         {
-            WorkingDirectory = TestPaths.TestData,
+            WorkingDirectory = RepoPaths.TestData,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

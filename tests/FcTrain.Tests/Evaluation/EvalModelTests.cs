@@ -43,7 +43,7 @@ public sealed class EvalModelTests : IDisposable
     public void Tiny_GeneratesEveryCase_WithMarginsAndParsedTurns()
     {
         var report = Evaluate(adapter: null);
-        Assert.Equal(3, report.Results.Count);   // weather's eval split: three conversations, one assistant turn each
+        Assert.Equal(EvalCase.From(SampleData.Named("weather"), Split.Eval).Count, report.Results.Count);
         Assert.All(report.Results, r =>
         {
             Assert.NotNull(r.MinMargin);

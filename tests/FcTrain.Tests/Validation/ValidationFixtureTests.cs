@@ -55,7 +55,7 @@ public class ValidationFixtureTests
     [MemberData(nameof(Fixtures))]
     public void Fixture_produces_exactly_its_diagnostics(string fixture, string[] expected)
     {
-        var result = DatasetLoader.Load(TestPaths.TestData, [$"validation/{fixture}"]);
+        var result = DatasetLoader.Load(RepoPaths.TestData, [$"validation/{fixture}"]);
 
         var lines = result.Diagnostics.Select(d => d.ToString()).ToList();
         Assert.True(expected.Length == lines.Count, string.Join("\n", lines));
@@ -66,7 +66,7 @@ public class ValidationFixtureTests
     [Fact]
     public void Record_over_the_size_limit_is_rejected_by_line()
     {
-        var result = DatasetLoader.Load(TestPaths.TestData, ["validation/FCT0003-too-large"], new LoadOptions { MaxRecordBytes = 400 });
+        var result = DatasetLoader.Load(RepoPaths.TestData, ["validation/FCT0003-too-large"], new LoadOptions { MaxRecordBytes = 400 });
 
         var d = Assert.Single(result.Diagnostics);
         Assert.Equal(("validation/FCT0003-too-large/conversations/c1.json", 1, 1, Severity.Error, "FCT0003"), (d.File, d.Line, d.Column, d.Severity, d.Code));
@@ -76,7 +76,7 @@ public class ValidationFixtureTests
     [Fact]
     public void File_over_the_size_limit_is_rejected_unread()
     {
-        var result = DatasetLoader.Load(TestPaths.TestData, ["validation/FCT0003-too-large"], new LoadOptions { MaxFileBytes = 400 });
+        var result = DatasetLoader.Load(RepoPaths.TestData, ["validation/FCT0003-too-large"], new LoadOptions { MaxFileBytes = 400 });
 
         var d = Assert.Single(result.Diagnostics);
         Assert.Equal("validation/FCT0003-too-large/conversations/c1.json: error FCT0003: file is 636 bytes, over the limit of 400: "
@@ -86,7 +86,7 @@ public class ValidationFixtureTests
     [Fact]
     public void Missing_path_is_reported_without_a_position()
     {
-        var result = DatasetLoader.Load(TestPaths.TestData, ["validation/no-such-dataset"]);
+        var result = DatasetLoader.Load(RepoPaths.TestData, ["validation/no-such-dataset"]);
 
         var d = Assert.Single(result.Diagnostics);
         Assert.Equal("validation/no-such-dataset: error FCT0017: no such file or folder. Check the path (relative paths are taken from the repository root).", d.ToString());
@@ -95,11 +95,11 @@ public class ValidationFixtureTests
     [Fact]
     public void Every_documented_code_has_a_fixture_and_every_fixture_code_is_documented()
     {
-        string docs = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "diagnostics.md"));
+        string docs = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "diagnostics.md"));
         var documented = System.Text.RegularExpressions.Regex.Matches(docs, @"^\| (FCT[01]0\d\d) \|", System.Text.RegularExpressions.RegexOptions.Multiline)
             .Select(m => m.Groups[1].Value).ToHashSet();
         var codes = typeof(FcTrain.Validation.DiagnosticCodes).GetFields().Select(f => (string)f.GetValue(null)!).ToHashSet();
-        var fixtures = Directory.GetDirectories(Path.Combine(TestPaths.TestData, "validation")).Select(d => Path.GetFileName(d)[..7]).ToHashSet();
+        var fixtures = Directory.GetDirectories(Path.Combine(RepoPaths.TestData, "validation")).Select(d => Path.GetFileName(d)[..7]).ToHashSet();
         fixtures.Add("FCT0017"); // a path that does not exist needs no fixture folder
 
         Assert.Equal(codes.Order(), documented.Where(c => c.StartsWith("FCT00") || c.StartsWith("FCT10")).Order());
@@ -109,10 +109,10 @@ public class ValidationFixtureTests
     [Fact]
     public void Validation_never_modifies_files()
     {
-        string folder = Path.Combine(TestPaths.TestData, "validation", "many-errors");
+        string folder = Path.Combine(RepoPaths.TestData, "validation", "many-errors");
         var before = Directory.GetFiles(folder, "*", SearchOption.AllDirectories).ToDictionary(f => f, f => (File.ReadAllBytes(f), File.GetLastWriteTimeUtc(f)));
 
-        DatasetLoader.Load(TestPaths.TestData, ["validation/many-errors"]);
+        DatasetLoader.Load(RepoPaths.TestData, ["validation/many-errors"]);
 
         var after = Directory.GetFiles(folder, "*", SearchOption.AllDirectories);
         Assert.Equal(before.Keys.Order(), after.Order());
