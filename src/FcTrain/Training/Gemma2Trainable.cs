@@ -15,14 +15,16 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
     public long VocabSize => model.Config.VocabSize;
 
     /// <summary>
-    /// Loads the resolved base model in <paramref name="dtype"/> and attaches fresh adapters
-    /// (initialised from torch's generator: seed it first).
+    /// Loads the resolved base model in <paramref name="dtype"/> and attaches fresh adapters (initialised from
+    /// torch's generator: seed it first), or, with <paramref name="initAdapter"/>, the adapters of that PEFT folder:
+    /// its adapter_config.json gives the shape (see <see cref="TrainingOptions.InitAdapter"/>), its weights the values.
     /// </summary>
-    public static Gemma2Trainable Load(ResolvedModel resolved, LoraSettings settings, Device device, ScalarType dtype)
+    public static Gemma2Trainable Load(ResolvedModel resolved, LoraSettings settings, Device device, ScalarType dtype, string? initAdapter = null)
     {
         var model = ModelLoader.Load(resolved.Folder, dtype, device);
-        var lora = settings.ToConfig();
+        var lora = initAdapter is null ? settings.ToConfig() : settings.WithShapeOf(PeftAdapter.ReadConfig(initAdapter).Config).ToConfig();
         model.ApplyLora(lora);
+        if (initAdapter is not null) PeftAdapter.LoadWeights(model, initAdapter, lora);
         return new Gemma2Trainable(model, lora, new ModelSource(resolved.Name, Path.GetFullPath(resolved.Folder), resolved.Revision));
     }
 
