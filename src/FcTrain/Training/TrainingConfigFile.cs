@@ -102,6 +102,7 @@ public static class TrainingConfigFile
                 "loggingSteps" => o with { LoggingSteps = v.GetInt32() },
                 "saveSteps" => o with { SaveSteps = v.GetInt32() },
                 "evalEachEpoch" => o with { EvalEachEpoch = v.GetBoolean() },
+                "initAdapter" => o with { InitAdapter = v.GetString()! },
                 _ => o,
             };
         }

@@ -45,6 +45,14 @@ public class TrainingConfigFileTests : IDisposable
     }
 
     [Fact]
+    public void Init_adapter_is_read_from_train()
+    {
+        var (o, errors) = TrainingConfigFile.Load(Write("""{ "train": { "initAdapter": "adapters/start" } }"""), new TrainingOptions());
+        Assert.Empty(errors);
+        Assert.Equal("adapters/start", o.InitAdapter);
+    }
+
+    [Fact]
     public void Every_schema_error_is_reported_with_line_and_column()
     {
         string path = Write("{\n  \"train\": {\n    \"epochs\": 0,\n    \"lerningRate\": 1\n  },\n  \"lora\": { \"dropout\": \"high\" }\n}\n");

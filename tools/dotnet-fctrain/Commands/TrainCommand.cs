@@ -30,12 +30,13 @@ internal static class TrainCommand
         var seed = new Option<int?>("--seed") { Description = "Seed of initialisation, dropout and data order." };
         var checkpointing = new Option<bool?>("--gradient-checkpointing") { Description = "Recompute layers in backward to save memory (true/false)." };
         var saveSteps = new Option<int?>("--save-steps") { Description = "Checkpoint every N optimizer steps (0: only at the end)." };
+        var initAdapter = new Option<string?>("--init-adapter") { Description = "Start from this PEFT adapter folder instead of a fresh adapter (its adapter_config.json sets r, alpha and target modules)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the latest run under the output root from its last checkpoint." };
         var resultFile = new Option<string?>("--result-file") { Description = "Write the adapter folder's path to this file (one line), for MSBuild." };
 
         var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.")
         {
-            config, model, shards, output, epochs, maxSteps, lr, device, dtype, seed, checkpointing, saveSteps, resume, resultFile,
+            config, model, shards, output, epochs, maxSteps, lr, device, dtype, seed, checkpointing, saveSteps, initAdapter, resume, resultFile,
         };
         command.SetAction(parse =>
         {
@@ -64,8 +65,10 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed) ?? options.Seed,
                 GradientCheckpointing = parse.GetValue(checkpointing) ?? options.GradientCheckpointing,
                 SaveSteps = parse.GetValue(saveSteps) ?? options.SaveSteps,
+                InitAdapter = parse.GetValue(initAdapter) ?? options.InitAdapter,
                 Resume = parse.GetValue(resume) || options.Resume,
             };
+            options = options.WithInitAdapterShape(); // --init-adapter: its adapter_config.json gives the LoRA shape
 
             using var stop = new CancellationTokenSource();
             // First Ctrl-C: finish the step, checkpoint, exit 130. A second one ends the process at once.
@@ -82,7 +85,7 @@ internal static class TrainCommand
                 var device = Devices.Resolve(options.Device);
                 var data = PackedData.Open(options.Shards, options.MaxSeqLength);
                 torch.random.manual_seed(options.Seed); // the adapter's initialisation
-                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Devices.DType(options.Dtype, device));
+                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Devices.DType(options.Dtype, device), options.InitAdapter);
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
                 if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");
