@@ -65,6 +65,17 @@ public static class PeftAdapter
     {
         var (config, _) = ReadConfig(directory);
         model.ApplyLora(config);
+        LoadWeights(model, directory, config);
+        return config;
+    }
+
+    /// <summary>
+    /// Copies the adapter's weights into the LoRA modules already attached to <paramref name="model"/> (with
+    /// <paramref name="config"/>'s shape). Every file tensor must have a place of the same shape, and every attached
+    /// adapter parameter a tensor; the first that does not is named in an FCT0212 error.
+    /// </summary>
+    public static void LoadWeights(Gemma2ForCausalLM model, string directory, LoraConfig config)
+    {
         var file = SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
         var parameters = model.AdapterParameters().ToDictionary(p => p.Name, p => p.Value);
         var seen = new HashSet<string>();
@@ -86,7 +97,6 @@ public static class PeftAdapter
         var missing = parameters.Keys.Where(k => !seen.Contains(k)).ToList();
         if (missing.Count > 0)
             throw FcTrainException.Error("FCT0212", $"the adapter lacks {missing.Count} tensor(s) its config implies, e.g. '{ToPeftKey(missing[0])}'.", file.Path);
-        return config;
     }
 
     /// <summary>Writes the model's adapter as a PEFT folder, each file atomically.</summary>

@@ -47,6 +47,13 @@ public sealed record FcTrainSettings
 
     // ---- LoRA (PEFT LoraConfig of the course) ----
     public LoraSettings Lora { get; init; } = new();
+    /// <summary>
+    /// A PEFT adapter folder (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>) to start training from
+    /// instead of a freshly initialised adapter (null: fresh). Its <c>adapter_config.json</c> defines the LoRA shape
+    /// (r, lora_alpha, target_modules, use_rslora), replacing those of <see cref="Lora"/>; <see cref="LoraSettings.Dropout"/>
+    /// stays a training setting. Its tensors must fit the base model (FCT0212 names the first that does not).
+    /// </summary>
+    public string? InitAdapter { get; init; }
 
     // ---- runtime ----
     /// <summary>Seed of initialisation, dropout and data order (TRL's default 42).</summary>
@@ -69,6 +76,13 @@ public sealed record FcTrainSettings
     /// compares against. 128 covers a thinking line and a few calls (gold turns of the samples are under 100).
     /// </summary>
     public int MaxNewTokens { get; init; } = 128;
+
+    /// <summary>
+    /// These options with <see cref="Lora"/>'s shape read from <see cref="InitAdapter"/>'s <c>adapter_config.json</c>
+    /// when it is set, so that the log, <c>run.json</c> and the saved adapter state the shape actually trained.
+    /// </summary>
+    public FcTrainSettings WithInitAdapterShape() =>
+        InitAdapter is null ? this : this with { Lora = Lora.WithShapeOf(FcTrain.Lora.PeftAdapter.ReadConfig(InitAdapter).Config) };
 }
 
 /// <summary>The LoRA adapter's shape (course: r=16, lora_alpha=64, lora_dropout=0.05, all linear layers + embeddings + head).</summary>
@@ -87,4 +101,8 @@ public sealed record LoraSettings
     public bool UseRsLora { get; init; }
 
     public Lora.LoraConfig ToConfig() => new(Rank, Alpha, Dropout, TargetModules, UseRsLora);
+
+    /// <summary>These settings with the shape (rank, alpha, target modules, rsLoRA) of an existing adapter; the dropout stays.</summary>
+    public LoraSettings WithShapeOf(Lora.LoraConfig adapter) =>
+        this with { Rank = adapter.Rank, Alpha = adapter.Alpha, TargetModules = adapter.TargetModules, UseRsLora = adapter.UseRsLora };
 }

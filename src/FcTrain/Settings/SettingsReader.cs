@@ -76,7 +76,7 @@ public static class SettingsReader
             sources[setting.Key] = SettingSource.Flag;
         }
         foreach (var setting in SettingsTable.All.Where(s => s.Kind == SettingKind.Path && !sources.ContainsKey(s.Key)))
-            settings = setting.Set(settings, Resolve(setting, setting.Get(settings)!, workspace.Root));
+            if (setting.Get(settings) is { } path) settings = setting.Set(settings, Resolve(setting, path, workspace.Root));
         return new EffectiveSettings(settings, sources, workspace, file);
     }
 

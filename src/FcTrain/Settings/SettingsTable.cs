@@ -44,6 +44,7 @@ public static class SettingsTable
             s => s.GradientCheckpointing, (s, v) => s with { GradientCheckpointing = (bool)v }),
         new("train.loggingSteps", "FcTrainLoggingSteps", "--logging-steps", SettingKind.Int, s => s.LoggingSteps, (s, v) => s with { LoggingSteps = (int)v }),
         new("train.saveSteps", "FcTrainSaveSteps", "--save-steps", SettingKind.Int, s => s.SaveSteps, (s, v) => s with { SaveSteps = (int)v }),
+        new("train.initAdapter", "FcTrainInitAdapter", "--init-adapter", SettingKind.Path, s => s.InitAdapter, (s, v) => s with { InitAdapter = (string)v }),
         new("train.evalEachEpoch", "FcTrainEvalEachEpoch", "--eval-each-epoch", SettingKind.Bool, s => s.EvalEachEpoch, (s, v) => s with { EvalEachEpoch = (bool)v }),
 
         new("lora.r", "FcTrainLoraR", "--lora-r", SettingKind.Int, s => s.Lora.Rank, (s, v) => s with { Lora = s.Lora with { Rank = (int)v } }),

@@ -16,13 +16,15 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
     public long VocabSize => model.Config.VocabSize;
 
     /// <summary>
-    /// Attaches fresh adapters (initialised from torch's generator: seed it first) to the model of <paramref name="session"/>,
-    /// which the trainable model then owns.
+    /// Attaches adapters to the model of <paramref name="session"/>, which the trainable model then owns: fresh ones
+    /// (initialised from torch's generator: seed it first), or, with <paramref name="initAdapter"/>, those of that PEFT
+    /// folder: its adapter_config.json gives the shape (see <see cref="FcTrainSettings.InitAdapter"/>), its weights the values.
     /// </summary>
-    public static Gemma2Trainable Attach(ModelSession session, LoraSettings settings)
+    public static Gemma2Trainable Attach(ModelSession session, LoraSettings settings, string? initAdapter = null)
     {
-        var lora = settings.ToConfig();
+        var lora = initAdapter is null ? settings.ToConfig() : settings.WithShapeOf(PeftAdapter.ReadConfig(initAdapter).Config).ToConfig();
         session.Model.ApplyLora(lora);
+        if (initAdapter is not null) PeftAdapter.LoadWeights(session.Model, initAdapter, lora);
         var resolved = session.Resolved;
         return new Gemma2Trainable(session.Model, lora, new ModelSource(resolved.Name, Path.GetFullPath(resolved.Folder), resolved.Revision));
     }

@@ -58,9 +58,16 @@ public sealed class Trainer
     /// <summary>Raised after each optimizer step with the number of steps done (progress UIs, tests that interrupt a run).</summary>
     public event Action<int>? StepCompleted;
 
+    /// <summary>
+    /// Raised in each optimizer step (with its 0-based index) after the backward passes and before clipping: the
+    /// trainable parameters' <c>grad</c> then hold the step's gradient of the token-mean loss (diagnostics, conformance tests).
+    /// </summary>
+    public event Action<int>? GradientsReady;
+
     // ------------------------------------------------------------------ setup
 
-    /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="FcTrainSettings.Seed"/>).</param>
+    /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="FcTrainSettings.Seed"/>,
+    /// or loaded from <see cref="FcTrainSettings.InitAdapter"/>).</param>
     public Trainer(FcTrainSettings options, ITrainableModel model, PackedData data, TextWriter log)
     {
         NativeMemory.KeepFreedMemoryForReuse();
@@ -165,6 +172,7 @@ public sealed class Trainer
             tokens += batch.Sum(r => r.InputIds.Length);
         }
 
+        GradientsReady?.Invoke(step);
         using var stepScope = NewDisposeScope();
         double gradNorm = nn.utils.clip_grad_norm_(trainable.Select(t => t.Value), options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity);
         if (!double.IsFinite(gradNorm)) throw NonFinite("gradient norm", gradNorm);

@@ -57,6 +57,13 @@ public sealed class SettingsReaderTests : IDisposable
     }
 
     [Fact]
+    public void Init_adapter_is_read_from_train_relative_to_the_workspace()
+    {
+        Write("""{ "train": { "initAdapter": "adapters/start" } }""");
+        Assert.Equal(Path.Combine(dir, "adapters/start"), Read().Value.InitAdapter);
+    }
+
+    [Fact]
     public void Every_schema_error_of_the_file_is_reported_with_line_and_column()
     {
         string path = Write("{\n  \"train\": {\n    \"epochs\": 0,\n    \"lerningRate\": 1\n  },\n  \"lora\": { \"dropout\": \"high\" }\n}\n");

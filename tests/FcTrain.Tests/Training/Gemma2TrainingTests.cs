@@ -1,8 +1,10 @@
 using FcTrain.Settings;
 using FcTrain.Tokenization;
+using FcTrain.Diagnostics;
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Packing;
+using FcTrain.SafeTensors;
 using FcTrain.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -44,8 +46,37 @@ public class Gemma2TrainingTests : IDisposable
     static Gemma2Trainable Load(LoraSettings lora, int seed = 1)
     {
         random.manual_seed(seed);
-        var settings = new FcTrainSettings { Model = Folder, Device = "cpu", Dtype = "float32" };
-        return Gemma2Trainable.Attach(ModelSession.Open(settings, adapter: null, ToolTokenMode.Reserved, _ => { }), lora);
+        return Gemma2Trainable.Attach(Session(), lora);
+    }
+
+    static ModelSession Session() =>
+        ModelSession.Open(new FcTrainSettings { Model = Folder, Device = "cpu", Dtype = "float32" }, adapter: null, ToolTokenMode.Reserved, _ => { });
+
+    static string Adapter(string model) => Path.Combine(AppContext.BaseDirectory, "TestData/conformance/gemma2", model, "adapter");
+
+    [Fact]
+    public void Init_adapter_defines_the_lora_shape_and_gives_its_weights()
+    {
+        using var scope = NewDisposeScope();
+        var options = new FcTrainSettings { InitAdapter = Adapter("tiny-f32"), Lora = new LoraSettings { Rank = 16, Alpha = 64, Dropout = 0.2 } }
+            .WithInitAdapterShape();
+        Assert.Equal((4, 8.0, 0.2), (options.Lora.Rank, options.Lora.Alpha, options.Lora.Dropout)); // the adapter's r and alpha, our dropout
+
+        var model = Gemma2Trainable.Attach(Session(), new LoraSettings(), options.InitAdapter);
+        var file = SafeTensorsFile.Open(Path.Combine(options.InitAdapter!, PeftAdapter.WeightsFile));
+        var parameters = model.TrainableParameters();
+        Assert.Equal(file.Tensors.Keys.Order(), parameters.Select(p => PeftAdapter.ToPeftKey(p.Name)).Order());
+        foreach (var (name, value) in parameters)
+            Assert.True(file.Read(PeftAdapter.ToPeftKey(name)).eq(value).all().item<bool>(), name);
+    }
+
+    [Fact]
+    public void Init_adapter_of_another_model_names_the_first_tensor_that_does_not_fit()
+    {
+        var e = Assert.Throws<FcTrainException>(() =>
+            Gemma2Trainable.Attach(Session(), new LoraSettings(), Adapter("tiny-bf16-sharded")));
+        Assert.Equal("FCT0212", e.Diagnostic.Code);
+        Assert.Contains("'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight' has shape [128, 4], the model expects [64, 4]", e.Message);
     }
 
     static Tensor Logits(ITrainableModel model, Batch batch) =>

@@ -23,7 +23,8 @@ internal static class TrainCommand
         var settingsOptions = new SettingsOptions(command, [.. SettingsTable.All.Where(s => s.Key != "eval.maxNewTokens").Select(s => s.Key)]);
         command.SetAction(parse =>
         {
-            var options = settingsOptions.Read(parse).Value with { Resume = parse.GetValue(resume) };
+            // --init-adapter: its adapter_config.json gives the LoRA shape
+            var options = settingsOptions.Read(parse).Value.WithInitAdapterShape() with { Resume = parse.GetValue(resume) };
             using var stop = new CancellationTokenSource();
             // First Ctrl-C: finish the step, checkpoint, exit 130. A second one ends the process at once.
             ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -40,7 +41,7 @@ internal static class TrainCommand
                 using var session = ModelSession.Open(options, adapter: null, data.ToolTokens, Console.WriteLine);
                 session.CheckTokenizer(data.ManifestJson, data.ManifestPath);
                 torch.random.manual_seed(options.Seed); // the adapter's initialisation
-                var model = Gemma2Trainable.Attach(session, options.Lora);
+                var model = Gemma2Trainable.Attach(session, options.Lora, options.InitAdapter);
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
                 if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");
