@@ -179,7 +179,7 @@ public static class SettingsReader
         {
             SettingKind.Int => "an integer", SettingKind.Number => "a number", SettingKind.Bool => "true or false", _ => "a value",
         };
-        if (node is null) throw FcTrainException.Usage(InvalidFlag, $"{o.Origin} '{o.Value}': {setting.Key} takes {expected}.");
+        if (node is null) throw FcTrainException.Usage(InvalidFlag, $"{o.Origin} '{o.Value}': {setting.Key} takes {expected} (flag {setting.Flag}, MSBuild property {setting.Property}).");
 
         // The same schema as the file, on a document holding only this key.
         var parts = setting.Key.Split('.');
@@ -188,7 +188,7 @@ public static class SettingsReader
         using var parsed = JsonDocument.Parse(document.ToJsonString());
         var error = SchemaErrors(parsed.RootElement).FirstOrDefault();
         if (error.Message is not null)
-            throw FcTrainException.Usage(InvalidFlag, $"{o.Origin} '{o.Value}': {error.Message} (setting {setting.Key}, schemas/fctrain.v1.schema.json).");
+            throw FcTrainException.Usage(InvalidFlag, $"{o.Origin} '{o.Value}': {error.Message} (setting {setting.Key}: flag {setting.Flag}, MSBuild property {setting.Property}; schemas/fctrain.v1.schema.json).");
         return FromJson(setting, Find(parsed.RootElement, setting.Key)!.Value)
             ?? throw FcTrainException.Usage(InvalidFlag, $"{o.Origin} '{o.Value}': {setting.Key} must be {Range(setting.Kind)}.");
     }

@@ -65,12 +65,22 @@ public sealed class PipelineTargetsTests : IDisposable
         Assert.DoesNotContain("exited with code", result.Output);
     }
 
+    [Fact]
+    public void A_property_maps_onto_its_setting_and_a_bad_value_fails_the_build_naming_the_property()
+    {
+        var result = MsBuild("-p:FcTrainEpochs=0");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Matches(@"error FCT0302: --set train\.epochs '0': .*MSBuild property FcTrainEpochs", result.Output);
+        Assert.DoesNotContain("   at ", result.Output);
+    }
+
     private string AConversationFile() =>
         Directory.EnumerateFiles(Path.Combine(_repo, "datasets/travel/conversations"), "*.json").Order().First();
 
-    private (int ExitCode, string Output) MsBuild()
+    private (int ExitCode, string Output) MsBuild(params string[] properties)
     {
-        var start = new ProcessStartInfo("dotnet", ["msbuild", Path.Combine(_repo, "probe.proj"), "-t:Build", "-v:n", "-nologo", "-nodeReuse:false", "-tl:off"])
+        var start = new ProcessStartInfo("dotnet", ["msbuild", Path.Combine(_repo, "probe.proj"), "-t:Build", "-v:n", "-nologo", "-nodeReuse:false", "-tl:off", .. properties])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -46,7 +46,7 @@ internal static class SettingsCommand
     {
         var rows = SettingsTable.All.Select(s => (s.Key, Value: SettingsTable.ToJson(s.Get(effective.Value))?.ToJsonString() ?? "null",
             Source: EffectiveSettings.Name(effective.SourceOf(s.Key)))).ToList();
-        int key = rows.Max(r => r.Key.Length), value = Math.Min(60, rows.Max(r => r.Value.Length));
+        int key = rows.Max(r => r.Key.Length), value = Math.Min(40, rows.Max(r => r.Value.Length));
         var text = new System.Text.StringBuilder();
         text.AppendLine($"workspace {effective.Workspace.Root}");
         text.AppendLine($"settings  {effective.ConfigFile ?? "(no fctrain.json: defaults)"}");
