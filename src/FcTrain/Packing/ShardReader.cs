@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FcTrain.Diagnostics;
+using FcTrain.Tokenization;
 
 namespace FcTrain.Packing;
 
@@ -33,5 +34,23 @@ public static class ShardReader
             return ShardFile.Read(file);
         }
         return new ShardSet(Split("train"), Split("eval"), Encoding.UTF8.GetString(bytes), ShardBuilder.Sha256(bytes));
+    }
+
+    /// <summary>
+    /// The tokenizer the shards were made with (manifest <c>tokenizer</c>: source, tool_tokens, sha256), to be saved
+    /// with an adapter and to size the vocabulary. A source folder is relative to the current directory, as
+    /// <c>fctrain tokenize</c> recorded it; a tokenizer that changed since is FCT0136.
+    /// </summary>
+    public static GemmaTokenizer Tokenizer(string manifestJson)
+    {
+        var entry = JsonNode.Parse(manifestJson)!["tokenizer"]!;
+        string source = (string)entry["source"]!;
+        var mode = ToolTokens.ParseMode((string)entry["tool_tokens"]!, ShardBuilder.ManifestFile);
+        if (source != "embedded" && !File.Exists(source))
+            throw FcTrainException.Error("FCT0136", $"the shards were tokenized with '{source}', which is not there from the current directory. Run from the folder you tokenized in, or tokenize again.", ShardBuilder.ManifestFile);
+        var tokenizer = source == "embedded" ? GemmaTokenizer.Embedded(mode) : GemmaTokenizer.FromFolder(Path.GetDirectoryName(Path.GetFullPath(source))!, mode);
+        if (tokenizer.ContentHash != (string?)entry["sha256"])
+            throw FcTrainException.Error("FCT0136", $"the tokenizer '{source}' differs from the one the shards were made with (sha256 in manifest.json). Tokenize again.", ShardBuilder.ManifestFile);
+        return tokenizer;
     }
 }

@@ -292,6 +292,19 @@ public sealed class GemmaTokenizer
     public string Piece(int id) => _pieces[id];
 
     /// <summary>
+    /// tokenizer.json (<see cref="WriteHuggingFaceJson"/>) and tokenizer_config.json (<see cref="TokenizerConfigFile"/>,
+    /// from the model's own when it was loaded from a folder that has one) into <paramref name="directory"/>, as
+    /// save_pretrained writes them next to an adapter or a merged model.
+    /// </summary>
+    public void WriteHuggingFaceFiles(string directory)
+    {
+        string json = Path.Combine(directory, "tokenizer.json");
+        WriteHuggingFaceJson(json);
+        string? baseConfig = Source == "embedded" ? null : Path.Combine(Path.GetDirectoryName(Source)!, TokenizerConfigFile.FileName);
+        TokenizerConfigFile.Write(Path.Combine(directory, TokenizerConfigFile.FileName), json, baseConfig);
+    }
+
+    /// <summary>
     /// A Hugging Face tokenizer.json describing this tokenizer, tool markup included, so transformers reloads
     /// the same ids next to an adapter. Reserved mode renames the <c>&lt;unusedN&gt;</c> vocabulary pieces to
     /// the tags; added mode appends them after the vocabulary. Either way they are listed in added_tokens, with

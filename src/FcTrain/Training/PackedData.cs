@@ -1,5 +1,6 @@
 using FcTrain.Diagnostics;
 using FcTrain.Packing;
+using FcTrain.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,6 +22,9 @@ public sealed class PackedData
     public required IReadOnlyList<PackedRow> Eval { get; init; }
     public required string ManifestJson { get; init; }
     public required string ManifestSha256 { get; init; }
+    /// <summary>The manifest's tokenizer.tool_tokens: Added means the vocabulary grows beyond the base model's.</summary>
+    public ToolTokenMode ToolTokens =>
+        System.Text.Json.Nodes.JsonNode.Parse(ManifestJson)?["tokenizer"]?["tool_tokens"]?.GetValue<string>() == "added" ? ToolTokenMode.Added : ToolTokenMode.Reserved;
     public long TrainTokens => Train.Sum(r => (long)r.InputIds.Length);
     public long TrainLabelled => Train.Sum(r => (long)TrainedTokens(r));
 

@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using FcTrain.Diagnostics;
 using FcTrain.IO;
 using FcTrain.Models;
+using FcTrain.Packing;
+using FcTrain.Tokenization;
 using FcTrain.Training;
 using TorchSharp;
 
@@ -82,7 +84,9 @@ internal static class TrainCommand
                 var device = Devices.Resolve(options.Device);
                 var data = PackedData.Open(options.Shards, options.MaxSeqLength);
                 torch.random.manual_seed(options.Seed); // the adapter's initialisation
-                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Devices.DType(options.Dtype, device));
+                // tool_tokens "added": the shards' tokenizer has more ids than the model, which is resized to it.
+                var tokenizer = data.ToolTokens == ToolTokenMode.Added ? ShardReader.Tokenizer(data.ManifestJson) : null;
+                var model = Gemma2Trainable.Load(ModelResolver.Resolve(options.Model, Console.WriteLine), options.Lora, device, Devices.DType(options.Dtype, device), tokenizer, options.Seed);
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
                 if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");
