@@ -40,7 +40,7 @@ public static class EmbeddingResize
             ? zeros(added, table.shape[1], table.dtype, table.device)                         // (added, C)
             : NewRows(table, added, generator);                                                // (added, C)
         var grown = cat([table, extra], 0);                                                    // (rows, C)
-        table.set_(grown).Dispose();   // same Parameter object: a tied LM head follows it
+        table.set_(grown);   // in place (returns the table itself): the same Parameter, so a tied LM head follows it
     }
 
     /// <returns>(<paramref name="added"/>, C) rows in <paramref name="table"/>'s dtype and device.</returns>
