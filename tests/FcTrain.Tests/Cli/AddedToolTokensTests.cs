@@ -48,7 +48,9 @@ public sealed class AddedToolTokensTests : IDisposable
         Assert.Contains(256004, ids);   // <tool_call> in the answers
         Assert.DoesNotContain(ids, i => i >= 256008);
 
-        // Train two steps: the tiny model grows to 256,008 rows before LoRA, the adapter carries them and the tokenizer.
+        // Train two steps of one row each: the tiny model grows to 256,008 rows before LoRA, the adapter carries them
+        // and the tokenizer.
+        File.WriteAllText(Path.Combine(_root, "fctrain.json"), """{ "train": { "gradientAccumulationSteps": 1, "evalEachEpoch": false } }""");
         Run("train", "--model", "tiny", "--shards", "shards", "--out", "out", "--max-steps", "2", "--device", "cpu", "--save-steps", "0");
         string adapter = Path.Combine(_root, "out/adapter");
         Assert.True(File.Exists(Path.Combine(adapter, "tokenizer.json")));
