@@ -51,6 +51,8 @@ public sealed class EvalModel : IDisposable
         // the datasets' template says how tool markup maps onto ids.
         var mode = ToolTokens.ParseMode(datasets.Select(d => d.Manifest.Template.ToolTokens).FirstOrDefault() ?? "reserved");
         var tokenizer = GemmaTokenizer.ForModel(adapter, resolved.Folder, mode);
+        try { model.RequireVocabulary(tokenizer.VocabSize, tokenizer.Source); }
+        catch { model.Dispose(); throw; }
         log($"fctrain: model {resolved.Name} on {device.type.ToString().ToLowerInvariant()}{(adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {tokenizer.Source}");
         return new EvalModel(model, tokenizer, options.MaxNewTokens);
     }

@@ -48,6 +48,11 @@ public sealed class AddedToolTokensTests : IDisposable
         Assert.Contains(256004, ids);   // <tool_call> in the answers
         Assert.DoesNotContain(ids, i => i >= 256008);
 
+        // Without the adapter the base model has no rows for the markup ids: a clear error, not an index failure.
+        var noAdapter = new EvalOptions { Datasets = ["datasets/weather"], Split = Split.Eval, Model = "tiny", Device = "cpu", MaxNewTokens = 1 };
+        var error = Assert.Throws<FcTrain.Diagnostics.FcTrainException>(() => EvalSession.Run(_root, noAdapter, _ => { }));
+        Assert.Equal("FCT0219", error.Diagnostic.Code);
+
         // Train two steps of one row each: the tiny model grows to 256,008 rows before LoRA, the adapter carries them
         // and the tokenizer.
         File.WriteAllText(Path.Combine(_root, "fctrain.json"), """{ "train": { "gradientAccumulationSteps": 1, "evalEachEpoch": false } }""");

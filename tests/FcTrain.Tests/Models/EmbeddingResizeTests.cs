@@ -9,6 +9,7 @@ namespace FcTrain.Tests.Models;
 public sealed class EmbeddingResizeTests
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public void Tiny_grows_to_256008_rows_keeping_the_old_ones_and_drawing_seeded_rows_next_to_the_mean()
     {
         using var scope = NewDisposeScope();

@@ -8,6 +8,35 @@ namespace FcTrain.Tests.Packing;
 public class ShardBuilderTests
 {
     [Fact]
+    public void Added_tool_tokens_give_markup_ids_256000_on_and_the_manifest_names_the_tokenizer_training_reloads()
+    {
+        var weather = DatasetLoader.Load(RepoPaths.Root, []).Datasets.Single(d => d.Manifest.Name == "weather");
+        var added = weather with { Manifest = weather.Manifest with { Template = weather.Manifest.Template with { ToolTokens = "added" } } };
+        string outDir = Directory.CreateTempSubdirectory("fctrain-shards-").FullName;
+        try
+        {
+            var diagnostics = new List<Diagnostic>();
+            ShardBuilder.Build(RepoPaths.Root, [added], new TokenizeSettings(outDir), diagnostics);
+            Assert.Empty(diagnostics);
+            var shards = ShardReader.Read(outDir);
+            var ids = shards.Train.SelectMany(r => r.InputIds).ToHashSet();
+            Assert.Contains(256000, ids);   // <tools> of the preamble
+            Assert.Contains(256004, ids);   // <tool_call>
+            Assert.DoesNotContain(ids, i => i is >= 7 and <= 14);   // nothing on the reserved <unusedN> pieces
+
+            var tokenizer = ShardReader.Tokenizer(shards.ManifestJson);
+            Assert.Equal(256008, tokenizer.VocabSize);
+            Assert.Equal(Enumerable.Range(256000, 8), tokenizer.MarkupIds);
+
+            var tampered = JsonNode.Parse(shards.ManifestJson)!;
+            tampered["tokenizer"]!["sha256"] = "0";
+            var e = Assert.Throws<FcTrainException>(() => ShardReader.Tokenizer(tampered.ToJsonString()));
+            Assert.Equal("FCT0136", e.Diagnostic.Code);
+        }
+        finally { Directory.Delete(outDir, true); }
+    }
+
+    [Fact]
     public void Sample_datasets_tokenize_into_shards_that_read_back_deterministically()
     {
         var loaded = DatasetLoader.Load(RepoPaths.Root, []);

@@ -48,6 +48,7 @@ internal static class GenerateCommand
             string? adapterFolder = parse.GetValue(adapter);
             if (adapterFolder is not null) PeftAdapter.Load(lm, adapterFolder);
             var tokenizer = GemmaTokenizer.ForModel(adapterFolder, resolved.Folder, ToolTokens.ParseMode(template.ToolTokens));
+            lm.RequireVocabulary(tokenizer.VocabSize, tokenizer.Source);
 
             var segments = ChatTemplate.Render(convo, functions, template, addGenerationPrompt: true);
             int[] ids = TokenizedConversation.From(convo.Id, segments, tokenizer).InputIds;

@@ -83,6 +83,15 @@ public sealed class Gemma2ForCausalLM : nn.Module
         Config = Config with { VocabSize = newVocab };
     }
 
+    /// <summary>Fails with FCT0219 when a tokenizer has ids beyond the embedding rows (tool_tokens added on a model that
+    /// was not resized: neither an adapter trained with the added tokens nor a merged model).</summary>
+    public void RequireVocabulary(int tokenizerVocab, string tokenizerSource)
+    {
+        if (tokenizerVocab > Config.VocabSize)
+            throw Diagnostics.FcTrainException.Error("FCT0219",
+                $"the tokenizer has {tokenizerVocab} ids but the model has {Config.VocabSize} embedding rows: tool markup added as tokens (tool_tokens added) needs the adapter trained with them (--adapter) or its merged model.", tokenizerSource);
+    }
+
     /// <summary>Attaches LoRA adapters to the target modules and freezes everything else.</summary>
     public void ApplyLora(LoraConfig config)
     {
