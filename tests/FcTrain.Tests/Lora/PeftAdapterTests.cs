@@ -45,6 +45,7 @@ public sealed class PeftAdapterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Resized_adapter_holds_the_full_embeddings_and_tokenizer_and_loads_back_into_a_fresh_base_model()
     {
         using var scope = NewDisposeScope();

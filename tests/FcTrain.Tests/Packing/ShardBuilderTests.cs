@@ -8,6 +8,7 @@ namespace FcTrain.Tests.Packing;
 public class ShardBuilderTests
 {
     [Fact]
+    [Trait("Category", "Slow")]
     public void Added_tool_tokens_give_markup_ids_256000_on_and_the_manifest_names_the_tokenizer_training_reloads()
     {
         var weather = DatasetLoader.Load(RepoPaths.Root, []).Datasets.Single(d => d.Manifest.Name == "weather");
