@@ -46,6 +46,7 @@ public sealed class EvalModel : IDisposable
         var session = ModelSession.Open(options.Settings, options.Adapter, mode, log);
         try
         {
+            session.RequireVocabulary();
             if (session.AdapterShardManifest() is { } trainedOn) session.CheckTokenizer(trainedOn, Path.Combine(session.Adapter!, "fctrain-run.json"));
         }
         catch

@@ -43,21 +43,6 @@ public sealed class LoraEmbedding : Module<Tensor, Tensor>
         register_parameter("lora_embedding_B", loraB);
     }
 
-    /// <summary>Grows the table for new tokens (tool markup added as tokens); new rows start as the mean embedding,
-    /// the usual choice (transformers' resize_token_embeddings with mean_resizing).</summary>
-    public void Resize(long newVocab)
-    {
-        long vocab = Weight.shape[0];
-        if (newVocab <= vocab) return;
-        using (no_grad())
-        {
-            var mean = Weight.mean([0], keepdim: true, type: ScalarType.Float32).to(Weight.dtype);
-            var grown = cat([Weight, mean.expand(newVocab - vocab, -1)], 0);
-            weight = new Parameter(grown, requires_grad: false);
-        }
-        register_parameter("weight", weight);
-    }
-
     public override Tensor forward(Tensor ids)
     {
         var y = Lookup(Weight, ids);                                 // (B, T, C)

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FcTrain.Diagnostics;
 using FcTrain.Lora;
 using FcTrain.Models.Gemma2;
+using FcTrain.Packing;
 using FcTrain.Settings;
 using FcTrain.Tokenization;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ namespace FcTrain.Models;
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
-    public const string TokenizerMismatch = "FCT0230", MissingAdapter = "FCT0406";
+    public const string MissingAdapter = "FCT0406";
 
     public required ResolvedModel Resolved { get; init; }
     public required Gemma2ForCausalLM Model { get; init; }
@@ -61,20 +62,12 @@ public sealed class ModelSession : IDisposable
     public static GemmaTokenizer TokenizerFor(FcTrainSettings settings, ToolTokenMode toolTokens, Action<string> log) =>
         GemmaTokenizer.ForModel(null, ModelResolver.Resolve(settings.Model, log).Folder, toolTokens);
 
-    /// <summary>
-    /// Training or evaluating with another tokenizer than the one the shards were made with gives wrong ids silently;
-    /// this makes it an error. <paramref name="shardManifest"/> is the shards' <c>manifest.json</c> text.
-    /// </summary>
-    public void CheckTokenizer(string shardManifest, string source)
-    {
-        var tokenizer = JsonNode.Parse(shardManifest)?["tokenizer"];
-        string? expected = (string?)tokenizer?["sha256"];
-        if (expected is null || expected == Tokenizer.ContentHash) return;
-        throw FcTrainException.Error(TokenizerMismatch,
-            $"the shards were tokenized with tokenizer '{(string?)tokenizer?["source"]}' ({expected[..12]}…), but the model " +
-            $"'{Resolved.Name}' uses '{Tokenizer.Source}' ({Tokenizer.ContentHash[..12]}…): the ids would mean other tokens. " +
-            "Tokenize again for this model (fctrain tokenize with the same settings), or use the model the shards were made for.", source);
-    }
+    /// <summary>Generating needs a row for every id the tokenizer can produce (tool_tokens "added" without its adapter has none).</summary>
+    public void RequireVocabulary() => Model.RequireVocabulary(Tokenizer.VocabSize, Tokenizer.Source);
+
+    /// <summary>The shards must have been made with this session's tokenizer (FCT0230); see <see cref="ShardReader.CheckTokenizer"/>.</summary>
+    public void CheckTokenizer(string shardManifest, string source) =>
+        ShardReader.CheckTokenizer(shardManifest, Tokenizer, Resolved.Name, source);
 
     /// <summary>The shards manifest an adapter was trained on (recorded in its <c>fctrain-run.json</c>), if known.</summary>
     public string? AdapterShardManifest()

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FcTrain.Diagnostics;
+using FcTrain.Tokenization;
 
 namespace FcTrain.Packing;
 
@@ -33,5 +34,24 @@ public static class ShardReader
             return ShardFile.Read(file);
         }
         return new ShardSet(Split("train"), Split("eval"), Encoding.UTF8.GetString(bytes), ShardBuilder.Sha256(bytes));
+    }
+
+    public const string TokenizerMismatch = "FCT0230";
+
+    /// <summary>
+    /// Training or evaluating with another tokenizer than the one the shards were made with gives wrong ids silently;
+    /// this makes it an error. <paramref name="manifestJson"/> is the shards' <c>manifest.json</c> text (or the copy
+    /// an adapter's <c>fctrain-run.json</c> keeps), <paramref name="model"/> names what the tokenizer belongs to.
+    /// </summary>
+    public static void CheckTokenizer(string manifestJson, GemmaTokenizer tokenizer, string model, string source)
+    {
+        var entry = JsonNode.Parse(manifestJson)?["tokenizer"];
+        string? expected = (string?)entry?["sha256"];
+        if (expected is null || expected == tokenizer.ContentHash) return;
+        throw FcTrainException.Error(TokenizerMismatch,
+            $"the shards were tokenized with tokenizer '{(string?)entry?["source"]}' ({expected[..Math.Min(12, expected.Length)]}…, tool_tokens " +
+            $"{(string?)entry?["tool_tokens"]}), but the model '{model}' uses '{tokenizer.Source}' ({tokenizer.ContentHash[..12]}…, tool_tokens " +
+            $"{ToolTokens.Name(tokenizer.ToolTokens)}): the ids would mean other tokens. Tokenize again for this model (fctrain tokenize " +
+            "with the same settings), or use the model the shards were made for.", source);
     }
 }

@@ -41,7 +41,7 @@ public sealed class GemmaTokenizer
     public ToolTokenMode ToolTokens { get; }
     /// <summary>Rows the embedding matrix needs: 256000 for Gemma, 256008 with added tool tokens.</summary>
     public int VocabSize => _pieces.Length;
-    /// <summary>SHA-256 (hex) of the tokenizer.json bytes and the tool-token mode: changes when the ids could change.</summary>
+    /// <summary>SHA-256 (hex) of what decides the ids (pieces by id, merges, literal added tokens, markup ids): changes exactly when the ids could.</summary>
     public string ContentHash { get; }
     /// <summary>Ids of <see cref="Tokenization.ToolTokens.Markup"/>, in that order.</summary>
     public IReadOnlyList<int> MarkupIds => _markupIds;
@@ -119,9 +119,16 @@ public sealed class GemmaTokenizer
             UnknownToken = "<unk>",
         });
 
+        // The identity is what decides the ids, not the file's bytes: the same vocabulary, merges, literal added tokens
+        // and markup ids hash the same whether read from the embedded file, a model's or the copy saved with an adapter.
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(json);
-        sha.AppendData(Encoding.UTF8.GetBytes($"\0tool_tokens={Tokenization.ToolTokens.Name(ToolTokens)}"));
+        void Add(string text) => sha.AppendData(Encoding.UTF8.GetBytes(text + "\0"));
+        foreach (string? piece in _pieces) Add(piece ?? "");
+        Add("merges");
+        foreach (string merge in merges) Add(merge);
+        Add("literals");
+        foreach (string literal in _literals) Add(literal);
+        Add($"tool_tokens={Tokenization.ToolTokens.Name(ToolTokens)}:{string.Join(",", _markupIds)}");
         ContentHash = Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
@@ -290,6 +297,19 @@ public sealed class GemmaTokenizer
 
     /// <summary>The piece of an id as <see cref="Decode"/> writes it before byte fusion (markup tags for their ids).</summary>
     public string Piece(int id) => _pieces[id];
+
+    /// <summary>
+    /// tokenizer.json (<see cref="WriteHuggingFaceJson"/>) and tokenizer_config.json (<see cref="TokenizerConfigFile"/>,
+    /// from the model's own when it was loaded from a folder that has one) into <paramref name="directory"/>, as
+    /// save_pretrained writes them next to an adapter or a merged model.
+    /// </summary>
+    public void WriteHuggingFaceFiles(string directory)
+    {
+        string json = Path.Combine(directory, "tokenizer.json");
+        WriteHuggingFaceJson(json);
+        string? baseConfig = Source == "embedded" ? null : Path.Combine(Path.GetDirectoryName(Source)!, TokenizerConfigFile.FileName);
+        TokenizerConfigFile.Write(Path.Combine(directory, TokenizerConfigFile.FileName), json, baseConfig);
+    }
 
     /// <summary>
     /// A Hugging Face tokenizer.json describing this tokenizer, tool markup included, so transformers reloads

@@ -107,6 +107,34 @@ public class GemmaTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    [Fact]
+    public void Tokenizer_config_lists_every_added_token_as_save_pretrained_does()
+    {
+        var added = GemmaTokenizer.Embedded(ToolTokenMode.Added);
+        string dir = Directory.CreateTempSubdirectory("fctrain-tok-").FullName;
+        try
+        {
+            added.WriteHuggingFaceFiles(dir);
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer_config.json")))!.AsObject();
+            var decoder = config["added_tokens_decoder"]!.AsObject();
+            var tokens = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!["added_tokens"]!.AsArray();
+            // The same entries as tokenizer.json's added_tokens, keyed by id: <pad>…<unk>, the turn markers, the markup.
+            Assert.Equal(tokens.Select(t => ((int)t!["id"]!).ToString()).Order(), decoder.Select(e => e.Key).Order());
+            for (int k = 0; k < ToolTokens.Markup.Count; k++)
+            {
+                var entry = decoder[(256000 + k).ToString()]!;
+                Assert.Equal(ToolTokens.Markup[k], (string?)entry["content"]);
+                Assert.True((bool)entry["special"]!);
+                Assert.False((bool)entry["normalized"]!);
+            }
+            Assert.Equal("<pad>", (string?)decoder["0"]!["content"]);
+            Assert.Equal(["<start_of_turn>", "<end_of_turn>", .. ToolTokens.Markup], config["additional_special_tokens"]!.AsArray().Select(t => (string)t!));
+            Assert.Equal(config.Select(e => e.Key).Order(StringComparer.Ordinal), config.Select(e => e.Key));   // sort_keys, as transformers writes it
+            Assert.Equal("GemmaTokenizer", (string?)config["tokenizer_class"]);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     /// <summary>
     /// A model's tokenizer.json may list non-special added tokens (google/gemma-2's lists HTML tags): HF makes them
     /// one token wherever they occur in text, and so do we; special ones stay text (Special_tokens_in_text_stay_text).

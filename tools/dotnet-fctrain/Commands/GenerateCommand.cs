@@ -54,6 +54,7 @@ internal static class GenerateCommand
 
             using var session = ModelSession.Open(effective.Value, CommonOptions.FullPath(parse.GetValue(adapter)),
                 ToolTokens.ParseMode(template.ToolTokens), Console.Error.WriteLine);
+            session.RequireVocabulary();
             var tokenizer = session.Tokenizer;
             var segments = ChatTemplate.Render(convo, functions, template, addGenerationPrompt: true);
             int[] ids = TokenizedConversation.From(convo.Id, segments, tokenizer).InputIds;

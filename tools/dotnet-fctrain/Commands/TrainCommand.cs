@@ -41,7 +41,7 @@ internal static class TrainCommand
                 using var session = ModelSession.Open(options, adapter: null, data.ToolTokens, Console.WriteLine);
                 session.CheckTokenizer(data.ManifestJson, data.ManifestPath);
                 torch.random.manual_seed(options.Seed); // the adapter's initialisation
-                var model = Gemma2Trainable.Attach(session, options.Lora, options.InitAdapter);
+                var model = Gemma2Trainable.Attach(session, options.Lora, options.InitAdapter, options.Seed);
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
                 if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");

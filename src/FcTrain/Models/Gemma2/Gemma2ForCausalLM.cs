@@ -17,7 +17,9 @@ public sealed class Gemma2ForCausalLM : nn.Module
     [ComponentName(Name = "model")] public readonly Gemma2Model Model;
     [ComponentName(Name = "lm_head")] public readonly LoraLinear LmHead;
 
-    public Gemma2Config Config { get; }
+    public Gemma2Config Config { get; private set; }
+    /// <summary>The checkpoint's vocabulary size when <see cref="ResizeTokenEmbeddings"/> changed it, else null.</summary>
+    public int? ResizedFrom { get; private set; }
     public ScalarType DType { get; }
     public Device Device { get; }
 
@@ -59,6 +61,35 @@ public sealed class Gemma2ForCausalLM : nn.Module
             foreach (var (name, p) in layer.Mlp.Projections()) yield return ($"model.layers.{layer.Index}.mlp.{name}", p);
         }
         yield return ("lm_head", LmHead);
+    }
+
+    /// <summary>
+    /// transformers' <c>resize_token_embeddings(newVocab)</c> (mean_resizing): grows <c>embed_tokens</c> to
+    /// <paramref name="newVocab"/> rows (<see cref="EmbeddingResize"/>) and with it the head, which is tied to it;
+    /// an untied head grows the same way. Config.VocabSize follows. Before <see cref="ApplyLora"/>: LoRA's
+    /// embedding factor has one column per token. A null <paramref name="generator"/> leaves zeros in the new rows
+    /// for a caller that loads them next.
+    /// </summary>
+    public void ResizeTokenEmbeddings(int newVocab, Generator? generator)
+    {
+        if (newVocab == Config.VocabSize) return;
+        if (newVocab < Config.VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(newVocab), $"cannot shrink the vocabulary from {Config.VocabSize} to {newVocab}");
+        if (Model.EmbedTokens.LoraA is not null || LmHead.LoraA is not null)
+            throw new InvalidOperationException("resize the token embeddings before attaching LoRA");
+        EmbeddingResize.Grow(Model.EmbedTokens.Weight, newVocab, generator);
+        if (!Config.TieWordEmbeddings) EmbeddingResize.Grow(LmHead.Weight, newVocab, generator);
+        ResizedFrom ??= Config.VocabSize;
+        Config = Config with { VocabSize = newVocab };
+    }
+
+    /// <summary>Fails with FCT0231 when a tokenizer has ids beyond the embedding rows (tool_tokens added on a model that
+    /// was not resized: neither an adapter trained with the added tokens nor a merged model).</summary>
+    public void RequireVocabulary(int tokenizerVocab, string tokenizerSource)
+    {
+        if (tokenizerVocab > Config.VocabSize)
+            throw Diagnostics.FcTrainException.Error("FCT0231",
+                $"the tokenizer has {tokenizerVocab} ids but the model has {Config.VocabSize} embedding rows: tool markup added as tokens (tool_tokens added) needs the adapter trained with them (--adapter) or its merged model.", tokenizerSource);
     }
 
     /// <summary>Attaches LoRA adapters to the target modules and freezes everything else.</summary>
