@@ -50,7 +50,12 @@ internal sealed class JsonRecord
         try
         {
             var options = new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 };
-            return (record, JsonDocument.Parse(bytes, options));
+            var document = JsonDocument.Parse(bytes, options);
+            if (JsonText.FirstUnrepresentable(bytes.Span) is not var (offset, problem)) return (record, document);
+            document.Dispose();
+            var (line, column) = record.Position(offset);
+            diagnostics.Add(new Diagnostic(file, line, column, Severity.Error, DiagnosticCodes.UnrepresentableValue, problem));
+            return null;
         }
         catch (JsonException e)
         {
@@ -109,7 +114,7 @@ internal sealed class JsonRecord
     }
 
     /// <summary>1-based line and column (in characters) of a byte offset of this record.</summary>
-    private (int Line, int Column) Position(int offset)
+    internal (int Line, int Column) Position(int offset)
     {
         var span = Bytes.Span[..offset];
         int lineStart = span.LastIndexOf((byte)'\n') + 1;

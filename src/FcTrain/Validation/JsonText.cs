@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace FcTrain.Validation;
+
+/// <summary>
+/// Values System.Text.Json parses but no reader can use faithfully: a string whose escapes leave a lone UTF-16
+/// surrogate (<c>"\ud800"</c>), a number outside the range of a double (<c>1e400</c>, which would render as
+/// <c>inf</c> in a tool call that must be strict JSON).
+/// </summary>
+internal static class JsonText
+{
+    /// <summary>The byte offset of the first such value and the message that says what is wrong, or null.</summary>
+    public static (int Offset, string Problem)? FirstUnrepresentable(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped && !IsValidString(ref reader))
+                    return ((int)reader.TokenStartIndex,
+                        "a string escape leaves a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which is not text. Remove the escape or write the whole character.");
+                if (reader.TokenType == JsonTokenType.Number && !IsFiniteDouble(reader.ValueSpan))
+                    return ((int)reader.TokenStartIndex,
+                        $"the number {Encoding.UTF8.GetString(reader.ValueSpan)} is outside the range of a double (about ±1.8e308), so it cannot be read or written as JSON. Use a smaller number or a string.");
+            }
+        }
+        catch (JsonException)
+        {
+            // Only called on text that parsed; a reader error here means nothing more to check.
+        }
+        return null;
+    }
+
+    private static bool IsValidString(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsFiniteDouble(ReadOnlySpan<byte> number) =>
+        double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value);
+}
