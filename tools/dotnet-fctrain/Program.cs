@@ -27,9 +27,15 @@ try
 {
     return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (FcTrainException e)
+catch (Exception e) when (InternalError.UserError(e) is { } known)
 {
     // A user's mistake: one canonical line, no stack trace.
-    Console.Error.WriteLine(e.Diagnostic.ToString());
+    Console.Error.WriteLine(known.Diagnostic.ToString());
     return ExitCodes.Errors;
+}
+catch (Exception e)
+{
+    // A bug: one line on screen, the stack trace in obj/fctrain/ of the workspace.
+    Console.Error.WriteLine(InternalError.Report(e, Environment.CurrentDirectory));
+    return ExitCodes.InternalError;
 }
