@@ -21,6 +21,8 @@ public sealed class PackedData
     public required IReadOnlyList<PackedRow> Eval { get; init; }
     public required string ManifestJson { get; init; }
     public required string ManifestSha256 { get; init; }
+    /// <summary>Where the rows were read from (the shards' manifest), for diagnostics.</summary>
+    public string Source { get; init; } = "shards";
     public long TrainTokens => Train.Sum(r => (long)r.InputIds.Length);
     public long TrainLabelled => Train.Sum(r => (long)TrainedTokens(r));
 
@@ -28,8 +30,9 @@ public sealed class PackedData
     public static PackedData Open(string shards, int maxSeqLength)
     {
         var set = ShardReader.Read(shards);
-        var data = new PackedData { Train = set.Train, Eval = set.Eval, ManifestJson = set.ManifestJson, ManifestSha256 = set.ManifestSha256 };
-        data.Validate(maxSeqLength, Path.Combine(shards, "manifest.json"));
+        var source = Path.Combine(shards, "manifest.json");
+        var data = new PackedData { Train = set.Train, Eval = set.Eval, ManifestJson = set.ManifestJson, ManifestSha256 = set.ManifestSha256, Source = source };
+        data.Validate(maxSeqLength, source);
         return data;
     }
 
@@ -40,6 +43,22 @@ public sealed class PackedData
             throw FcTrainException.Error("FCT0313", "the train split of the shards is empty: there is nothing to train on. Add conversations to the train split of a dataset and tokenize again.", source);
         if (Train.Concat(Eval).FirstOrDefault(r => r.InputIds.Length > maxSeqLength) is { } tooLong)
             throw FcTrainException.Error("FCT0314", $"a packed row has {tooLong.InputIds.Length} tokens, more than max_seq_length {maxSeqLength}. Tokenize with the same max_seq_length as training.", source);
+    }
+
+    /// <summary>Every token id must have a row in the model's embeddings; checked before the first step, where an
+    /// id beyond the vocabulary would fail inside libtorch.</summary>
+    public void CheckVocabulary(long vocabSize)
+    {
+        long max = -1, min = 0;
+        foreach (var row in Train.Concat(Eval))
+            foreach (var id in row.InputIds.Concat(row.Labels.Where(l => l != IgnoreIndex)))
+            {
+                if (id > max) max = id;
+                if (id < min) min = id;
+            }
+        if (max >= vocabSize || min < 0)
+            throw FcTrainException.Error("FCT0315",
+                $"the shards hold token id {(min < 0 ? min : max)}, outside the model's vocabulary of {vocabSize} ids. The shards were tokenized for another model or tool_tokens setting: tokenize again for this model.", Source);
     }
 
     /// <summary>Positions whose next token is trained: the count the loss is averaged over.</summary>

@@ -62,6 +62,7 @@ public sealed class Trainer
     /// <param name="model">The base model with LoRA attached (its adapter initialised from <see cref="TrainingOptions.Seed"/>).</param>
     public Trainer(TrainingOptions options, ITrainableModel model, PackedData data, TextWriter log)
     {
+        data.CheckVocabulary(model.VocabSize);
         NativeMemory.KeepFreedMemoryForReuse();
         this.options = options;
         this.model = model;

@@ -59,7 +59,7 @@ internal static class ScoreCommand
             {
                 ["model"] = resolved.Name,
                 ["tokens"] = ids.Length,
-                ["loss"] = loss,
+                ["loss"] = double.IsNaN(loss) ? null : loss,   // nothing predicted (one id, or only document starts)
                 ["logprobs"] = new JsonArray([.. values.Select(v => JsonValue.Create((double)v))]),
             };
             Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
@@ -70,7 +70,12 @@ internal static class ScoreCommand
 
     private static long[] Ids(string text, string option)
     {
-        try { return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse)]; }
-        catch (FormatException) { throw FcTrainException.Error("FCT0217", $"{option} must be comma-separated integers, e.g. 2,651,6037."); }
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var ids = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!long.TryParse(parts[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out ids[i]))
+                throw FcTrainException.Error("FCT0217", $"{option}: '{parts[i]}' is not an integer id (64-bit); pass comma-separated integers, e.g. 2,651,6037.");
+        if (ids.Length == 0) throw FcTrainException.Error("FCT0217", $"{option} is empty; pass at least one id, e.g. 2,651,6037.");
+        return ids;
     }
 }
