@@ -34,8 +34,9 @@ internal sealed class JsonFileReader : IDisposable
         var reader = new JsonFileReader(record, document, code);
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
+            var error = reader.Error("", $"the file must hold a JSON object, not {Describe(document.RootElement)}.");
             reader.Dispose();
-            throw reader.Error("", $"the file must hold a JSON object, not {Describe(document.RootElement)}.");
+            throw error;
         }
         return reader;
     }

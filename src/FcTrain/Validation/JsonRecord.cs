@@ -47,21 +47,36 @@ internal sealed class JsonRecord
                 $"invalid UTF-8 byte 0x{bytes.Span[bad]:X2}: data files must be UTF-8 text. Re-save the file as UTF-8."));
             return null;
         }
+        JsonDocument? document = null;
+        string? unreadable = null;
         try
         {
             var options = new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 };
-            var document = JsonDocument.Parse(bytes, options);
-            if (JsonText.FirstUnrepresentable(bytes.Span) is not var (offset, problem)) return (record, document);
-            document.Dispose();
-            var (line, column) = record.Position(offset);
-            diagnostics.Add(new Diagnostic(file, line, column, Severity.Error, DiagnosticCodes.UnrepresentableValue, problem));
-            return null;
+            document = JsonDocument.Parse(bytes, options);
         }
         catch (JsonException e)
         {
             diagnostics.Add(record.MalformedJson(e));
             return null;
         }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-name check decodes property names: a lone surrogate escape in one lands here.
+            unreadable = e.Message;
+        }
+        if (JsonText.FirstUnrepresentable(bytes.Span) is var (offset, problem))
+        {
+            document?.Dispose();
+            var (line, column) = record.Position(offset);
+            diagnostics.Add(new Diagnostic(file, line, column, Severity.Error, DiagnosticCodes.UnrepresentableValue, problem));
+            return null;
+        }
+        if (document is null)
+        {
+            diagnostics.Add(new Diagnostic(file, firstLine, 1, Severity.Error, DiagnosticCodes.MalformedJson, $"malformed JSON: {unreadable}"));
+            return null;
+        }
+        return (record, document);
     }
 
     /// <summary>Line and column (1-based, in characters) of a JSON pointer: the property name when

@@ -137,8 +137,8 @@ internal sealed class ParameterSchemaGuard
     private void CheckReference(string pointer, string reference, Func<string, bool> isRepositorySchema)
     {
         if (reference.StartsWith('#') || isRepositorySchema(reference)) return;
-        string what = Uri.TryCreate(reference, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? "a URL"
-            : uri?.Scheme == "file" ? "a file: URL"
+        string what = reference.StartsWith("http:", StringComparison.OrdinalIgnoreCase) || reference.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? "a URL"
+            : reference.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? "a file: URL"
             : "another file";
         _refProblems.Add(($"{pointer}/$ref",
             $"the $ref '{reference}' points to {what}. A function's references stay inside its own file (\"#/$defs/…\") or name a schema of the repository by its $id; fctrain never fetches or reads anything else."));
