@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using FcTrain.Data;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Data;
 
 /// <summary>Hostile dataset layouts: globs that climb out of the dataset, symlinks out of the repository, link loops.</summary>
 public class DatasetLayoutTests

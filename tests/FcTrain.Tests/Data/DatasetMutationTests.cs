@@ -4,7 +4,7 @@ using CsCheck;
 using FcTrain.Data;
 using Xunit.Abstractions;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Data;
 
 /// <summary>
 /// Random mutations of the sample files (byte flips, truncation, deleted and duplicated keys, type swaps, deep

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Cli;
 
 /// <summary><c>fctrain score</c> with ids it cannot use: one canonical error, or a result that is valid JSON.</summary>
 public class ScoreInputTests

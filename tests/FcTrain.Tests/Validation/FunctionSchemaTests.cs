@@ -1,6 +1,7 @@
+using FcTrain.Tests.Data;
 using System.Diagnostics;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Validation;
 
 /// <summary>Hostile function schemas: references out of the file, reference loops, patterns that backtrack forever.</summary>
 public class FunctionSchemaTests

@@ -1,6 +1,6 @@
 using FcTrain.Data;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Data;
 
 /// <summary>
 /// A throw-away repository in a temp folder holding one small dataset (datasets/d): a function <c>lookup</c> with a

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Data;
 
 /// <summary>One random change to a JSON file's bytes, of a given kind, driven by a seeded <see cref="Random"/>.</summary>
 internal static class Mutator

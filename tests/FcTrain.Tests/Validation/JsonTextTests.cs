@@ -1,4 +1,5 @@
-namespace FcTrain.Tests.Hostile;
+using FcTrain.Tests.Data;
+namespace FcTrain.Tests.Validation;
 
 /// <summary>JSON that parses but cannot be used faithfully: lone surrogate escapes, numbers beyond double range.</summary>
 public class JsonTextTests

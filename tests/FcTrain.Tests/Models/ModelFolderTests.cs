@@ -1,19 +1,16 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using FcTrain.Diagnostics;
-using FcTrain.Lora;
 using FcTrain.Models;
-using FcTrain.Packing;
 using FcTrain.SafeTensors;
-using FcTrain.Training;
 using static TorchSharp.torch;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Models;
 
-/// <summary>Hostile model and adapter folders: every problem is an FcTrainException with its code, never a crash.</summary>
-public class ModelFilesTests
+/// <summary>Hostile model folders (config.json, the safetensors index and headers): every problem is an FcTrainException with its code.</summary>
+public class ModelFolderTests
 {
-    private static string CopyModel(string name)
+    internal static string CopyModel(string name)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "TestData/conformance/gemma2", name);
         string target = Directory.CreateTempSubdirectory("fctrain-model-").FullName;
@@ -26,7 +23,7 @@ public class ModelFilesTests
         return target;
     }
 
-    private static void EditJson(string path, Action<JsonObject> edit)
+    internal static void EditJson(string path, Action<JsonObject> edit)
     {
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         edit(json);
@@ -135,56 +132,5 @@ public class ModelFilesTests
 
         Assert.Equal("FCT0203", error.Code);
         Assert.Contains(expected, error.Message);
-    }
-
-    [Theory]
-    [InlineData("[]", "", "must hold a JSON object, not an array")]
-    [InlineData("""{"peft_type": "LORA", "lora_alpha": 8, "target_modules": ["q_proj"]}""", "/r", "r (the LoRA rank) is missing")]
-    [InlineData("""{"peft_type": "LORA", "r": "8", "lora_alpha": 8, "target_modules": ["q_proj"]}""", "/r", "must be an integer from 1 to 65536, not the string \"8\"")]
-    [InlineData("""{"peft_type": "LORA", "r": 0, "lora_alpha": 8, "target_modules": ["q_proj"]}""", "/r", "must be an integer from 1 to 65536, not 0")]
-    [InlineData("""{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "use_rslora": "true"}""", "/use_rslora", "must be true or false, not the string \"true\"")]
-    [InlineData("""{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj"], "use_dora": "false"}""", "/use_dora", "must be true or false")]
-    [InlineData("""{"peft_type": "LORA", "r": 4, "lora_alpha": "8", "target_modules": ["q_proj"]}""", "/lora_alpha", "must be a number")]
-    [InlineData("""{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": [1, 2]}""", "/target_modules", "must be a module name or an array of them")]
-    [InlineData("""{"peft_type": 7, "r": 4}""", "/peft_type", "must be a string, not 7")]
-    public void A_malformed_adapter_config_is_FCT0211_at_its_pointer(string json, string pointer, string expected)
-    {
-        string folder = Directory.CreateTempSubdirectory("fctrain-adapter-").FullName;
-        File.WriteAllText(Path.Combine(folder, PeftAdapter.ConfigFile), json);
-
-        var error = Assert.Throws<FcTrainException>(() => PeftAdapter.ReadConfig(folder)).Diagnostic;
-
-        Assert.Equal("FCT0211", error.Code);
-        Assert.EndsWith(PeftAdapter.ConfigFile, error.File);
-        Assert.StartsWith(pointer.Length == 0 ? "/: " : $"{pointer}: ", error.Message);
-        Assert.Contains(expected, error.Message);
-    }
-
-    [Fact]
-    public void An_adapter_rank_that_differs_from_its_weights_is_FCT0212_before_allocating()
-    {
-        string folder = CopyModel("tiny-f32");
-        EditJson(Path.Combine(folder, "adapter", PeftAdapter.ConfigFile), c => c["r"] = 60000);
-        using var model = ModelLoader.Load(folder, ScalarType.Float32, CPU);
-
-        var error = Assert.Throws<FcTrainException>(() => PeftAdapter.Load(model, Path.Combine(folder, "adapter"))).Diagnostic;
-
-        Assert.Equal("FCT0212", error.Code);
-        Assert.Contains("has rank 4, but adapter_config.json says r = 60000", error.Message);
-    }
-
-    [Fact]
-    public void Shard_ids_beyond_the_vocabulary_are_FCT0315_before_training()
-    {
-        var row = new PackedRow([2, 100, 383], [-100, 100, 383], [0, 1, 2], [0, 0, 0]);
-        var beyond = new PackedRow([2, 384], [-100, 384], [0, 1], [0, 0]);
-        var data = new PackedData { Train = [row], Eval = [beyond], ManifestJson = "{}", ManifestSha256 = "", Source = "shards/manifest.json" };
-
-        data.CheckVocabulary(385);
-        var error = Assert.Throws<FcTrainException>(() => data.CheckVocabulary(384)).Diagnostic;
-
-        Assert.Equal("FCT0315", error.Code);
-        Assert.Equal("shards/manifest.json", error.File);
-        Assert.StartsWith("the shards hold token id 384, outside the model's vocabulary of 384 ids.", error.Message);
     }
 }

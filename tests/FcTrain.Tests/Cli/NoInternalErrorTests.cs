@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
+using FcTrain.Tests.Data;
 
-namespace FcTrain.Tests.Hostile;
+namespace FcTrain.Tests.Cli;
 
 /// <summary>
 /// The CLI on hostile inputs of every class: exit 1 with canonical diagnostics, never the internal-error guard
