@@ -8,7 +8,7 @@ public class ScoreInputTests
     private static string Model => Path.Combine(AppContext.BaseDirectory, "TestData/conformance/gemma2/tiny-f32");
 
     [Theory]
-    [InlineData("2,99999999999999999999", "'99999999999999999999' is not an integer id (64-bit)")]
+    [InlineData("2,99999999999999999999", "--input-ids must be comma-separated integers (64-bit), e.g. 2,651,6037; '99999999999999999999' is not one.")]
     [InlineData("", "--input-ids is empty")]
     [InlineData(",,", "--input-ids is empty")]
     public void Ids_it_cannot_read_are_FCT0217(string ids, string expected)

@@ -74,7 +74,7 @@ internal static class ScoreCommand
         var ids = new long[parts.Length];
         for (int i = 0; i < parts.Length; i++)
             if (!long.TryParse(parts[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out ids[i]))
-                throw FcTrainException.Error("FCT0217", $"{option}: '{parts[i]}' is not an integer id (64-bit); pass comma-separated integers, e.g. 2,651,6037.");
+                throw FcTrainException.Error("FCT0217", $"{option} must be comma-separated integers (64-bit), e.g. 2,651,6037; '{parts[i]}' is not one.");
         if (ids.Length == 0) throw FcTrainException.Error("FCT0217", $"{option} is empty; pass at least one id, e.g. 2,651,6037.");
         return ids;
     }
