@@ -7,7 +7,8 @@ namespace FcTrain.Validation;
 /// <summary>
 /// Values System.Text.Json parses but no reader can use faithfully: a string whose escapes leave a lone UTF-16
 /// surrogate (<c>"\ud800"</c>), a number outside the range of a double (<c>1e400</c>, which would render as
-/// <c>inf</c> in a tool call that must be strict JSON).
+/// <c>inf</c> in a tool call that must be strict JSON) or of a decimal (beyond ±7.9e28: JSON Schema evaluation
+/// compares numbers as decimals and fails on them).
 /// </summary>
 internal static class JsonText
 {
@@ -25,6 +26,10 @@ internal static class JsonText
                 if (reader.TokenType == JsonTokenType.Number && !IsFiniteDouble(reader.ValueSpan))
                     return ((int)reader.TokenStartIndex,
                         $"the number {Encoding.UTF8.GetString(reader.ValueSpan)} is outside the range of a double (about ±1.8e308), so it cannot be read or written as JSON. Use a smaller number or a string.");
+                // The schema library compares numbers as decimals: one beyond that range cannot be checked.
+                if (reader.TokenType == JsonTokenType.Number && !reader.TryGetDecimal(out _))
+                    return ((int)reader.TokenStartIndex,
+                        $"the number {Encoding.UTF8.GetString(reader.ValueSpan)} is beyond what schema validation can check (about ±7.9e28). Use a smaller number or a string.");
             }
         }
         catch (JsonException)

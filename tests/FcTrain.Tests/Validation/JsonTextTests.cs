@@ -46,6 +46,21 @@ public class JsonTextTests
         Assert.Contains("is outside the range of a double", error);
     }
 
+    [Theory]
+    [InlineData("1e30")]
+    [InlineData("-99999999999999999999999999999")]
+    public void A_number_beyond_what_the_schema_can_compare_is_FCT0020(string number)
+    {
+        // Found by the mutation test: the schema library compares numbers as decimals and threw on these.
+        using var repo = new TempRepository();
+        repo.Write("datasets/d/functions/lookup.json", TempRepository.Function(
+            """{ "type": "object", "properties": { "q": { "type": "number", "minimum": 0 } }, "required": ["q"] }"""));
+        repo.Write("datasets/d/conversations/c1.json", TempRepository.Conversation(number));
+
+        var error = Assert.Single(repo.Diagnostics());
+        Assert.Contains($"error FCT0020: the number {number} is beyond what schema validation can check", error);
+    }
+
     [Fact]
     public void Tiny_numbers_round_to_zero_and_are_accepted()
     {
