@@ -87,4 +87,17 @@ public class JsonTextTests
         Assert.DoesNotContain("inf", stdout, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("   at ", stderr);
     }
+
+    [Fact]
+    public void Input_text_quoted_in_a_message_cannot_break_the_line()
+    {
+        // Found by the mutation test: a flipped byte made System.Text.Json quote "f" and the next line in its message.
+        using var repo = new TempRepository();
+        repo.Write("datasets/d/conversations/c1.json", "{\n  \"id\": f\n        {\n}");
+
+        var error = Assert.Single(repo.Diagnostics());
+        Assert.StartsWith("datasets/d/conversations/c1.json(2,", error);
+        Assert.Contains("error FCT0001: malformed JSON:", error);
+        Assert.DoesNotContain('\n', error);
+    }
 }
