@@ -27,6 +27,18 @@ public class DatasetLayoutTests
     }
 
     [Fact]
+    public void A_glob_longer_than_256_characters_is_FCT0004()
+    {
+        // Found by the mutation test: a 100,000-character glob exceeded the linear-time regex engine's limit.
+        using var repo = new TempRepository();
+        repo.Write("datasets/d/dataset.json", TempRepository.Manifest.Replace("\"conversations/*.json\"", $"\"{new string('x', 100_000)}\""));
+
+        var error = Assert.Single(repo.Diagnostics());
+        Assert.StartsWith("datasets/d/dataset.json(5,", error);
+        Assert.Contains("error FCT0004: /conversations/0:", error);
+    }
+
+    [Fact]
     public void A_leading_dot_slash_still_matches_inside_the_folder()
     {
         using var repo = new TempRepository();

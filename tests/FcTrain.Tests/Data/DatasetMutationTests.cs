@@ -15,19 +15,18 @@ namespace FcTrain.Tests.Data;
 /// </summary>
 public class DatasetMutationTests(ITestOutputHelper output)
 {
-    private const string Dataset = "weather";
     private static readonly TimeSpan TimeBound = TimeSpan.FromSeconds(10);
     private static readonly Regex Canonical = new(@"^[^\s(][^\n]*?(\(\d+,\d+\))?: (error|warning) FCT\d{4}: [^\n]+$");
 
     [Fact]
     public void Mutated_sample_files_give_diagnostics_never_exceptions()
     {
-        int count = int.TryParse(Environment.GetEnvironmentVariable("FCTRAIN_MUTATIONS"), out int n) ? n : 300;
+        int count = int.TryParse(Environment.GetEnvironmentVariable("FCTRAIN_MUTATIONS"), out int n) ? n : 200;
         string seed = Environment.GetEnvironmentVariable("FCTRAIN_MUTATION_SEED") ?? "fctrainMutat";
         string root = CopySamples();
         try
         {
-            var files = Directory.EnumerateFiles(Path.Combine(root, "datasets", Dataset), "*.json*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            var files = Directory.EnumerateFiles(Path.Combine(root, "datasets"), "*.json*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
             var originals = files.ToDictionary(f => f, File.ReadAllBytes);
             var mutation = Gen.Select(Gen.Int[0, files.Count - 1], Gen.Int[0, Mutator.Kinds - 1], Gen.Int);
             var failures = new List<string>();
@@ -42,12 +41,15 @@ public class DatasetMutationTests(ITestOutputHelper output)
                 foreach (var (file, kind, random) in batch)
                 {
                     string path = files[file];
-                    byte[] mutated = Mutator.Apply(originals[path], kind, new Random(random));
+                    string dataset = Path.GetRelativePath(root, path).Replace('\\', '/').Split('/')[1];
+                    byte[] mutated = path.EndsWith(".jsonl", StringComparison.Ordinal)
+                        ? Mutator.ApplyToLine(originals[path], kind, new Random(random))
+                        : Mutator.Apply(originals[path], kind, new Random(random));
                     File.WriteAllBytes(path, mutated);
                     var watch = Stopwatch.StartNew();
                     try
                     {
-                        var result = DatasetLoader.Load(root, [$"datasets/{Dataset}"]);
+                        var result = DatasetLoader.Load(root, [$"datasets/{dataset}"]);
                         var bad = result.Diagnostics.Select(d => d.ToString()).FirstOrDefault(d => !Canonical.IsMatch(d));
                         if (bad is not null) failures.Add($"{Mutator.Name(kind)} of {Path.GetFileName(path)} ({random}): not canonical: {bad}");
                         if (result.HasErrors) withErrors++;
@@ -73,15 +75,15 @@ public class DatasetMutationTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>A temp repository holding a copy of one sample dataset (no snapshots).</summary>
+    /// <summary>A temp repository holding a copy of the sample datasets' data files (no snapshots).</summary>
     private static string CopySamples()
     {
         string root = Directory.CreateTempSubdirectory("fctrain-mutation-").FullName;
-        string source = Path.Combine(TestPaths.RepoRoot, "datasets", Dataset);
+        string source = Path.Combine(TestPaths.RepoRoot, "datasets");
         foreach (string file in Directory.EnumerateFiles(source, "*.json*", SearchOption.AllDirectories)
                      .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}snapshots{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
         {
-            string to = Path.Combine(root, "datasets", Dataset, Path.GetRelativePath(source, file));
+            string to = Path.Combine(root, "datasets", Path.GetRelativePath(source, file));
             Directory.CreateDirectory(Path.GetDirectoryName(to)!);
             File.Copy(file, to);
         }

@@ -26,6 +26,17 @@ internal static class Mutator
 
     public static string Name(int kind) => Names[kind];
 
+    /// <summary>Mutates one random line of a JSONL file.</summary>
+    public static byte[] ApplyToLine(byte[] original, int kind, Random random)
+    {
+        var starts = new List<int> { 0 };
+        for (int i = 0; i < original.Length; i++)
+            if (original[i] == (byte)'\n') starts.Add(i + 1);
+        int line = random.Next(starts.Count);
+        int start = starts[line], end = line + 1 < starts.Count ? starts[line + 1] - 1 : original.Length;
+        return [.. original[..start], .. Apply(original[start..end], kind, random), .. original[end..]];
+    }
+
     public static byte[] Apply(byte[] original, int kind, Random random)
     {
         switch (kind)
