@@ -64,11 +64,11 @@ internal sealed class JsonRecord
             // The duplicate-name check decodes property names: a lone surrogate escape in one lands here.
             unreadable = e.Message;
         }
-        if (JsonText.FirstUnrepresentable(bytes.Span) is var (offset, problem))
+        if (JsonText.FirstUnrepresentable(bytes.Span) is var (offset, code, problem))
         {
             document?.Dispose();
             var (line, column) = record.Position(offset);
-            diagnostics.Add(new Diagnostic(file, line, column, Severity.Error, DiagnosticCodes.UnrepresentableValue, problem));
+            diagnostics.Add(new Diagnostic(file, line, column, Severity.Error, code, problem));
             return null;
         }
         if (document is null)

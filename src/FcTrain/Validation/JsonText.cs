@@ -12,23 +12,44 @@ namespace FcTrain.Validation;
 /// </summary>
 internal static class JsonText
 {
-    /// <summary>The byte offset of the first such value and the message that says what is wrong, or null.</summary>
-    public static (int Offset, string Problem)? FirstUnrepresentable(ReadOnlySpan<byte> json)
+    /// <summary>The most items an array may hold: schema keywords such as <c>uniqueItems</c> compare items pairwise.</summary>
+    public const int MaxArrayItems = 10_000;
+
+    /// <summary>The byte offset of the first such value (or of an array over <see cref="MaxArrayItems"/>), its code
+    /// and the message that says what is wrong, or null.</summary>
+    public static (int Offset, string Code, string Problem)? FirstUnrepresentable(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        Span<int> items = stackalloc int[66];     // per open container: items so far, -1 for an object
+        Span<int> starts = stackalloc int[66];
+        int depth = 0;
         try
         {
             while (reader.Read())
             {
+                if (reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
+                {
+                    depth--;
+                    continue;
+                }
+                if (reader.TokenType != JsonTokenType.PropertyName && depth > 0 && items[depth - 1] >= 0 && ++items[depth - 1] > MaxArrayItems)
+                    return (starts[depth - 1], DiagnosticCodes.TooLarge,
+                        $"this array has more than {MaxArrayItems:N0} items, more than a training example or a manifest needs (and than schema validation can compare in reasonable time). Split the data.");
+                if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
+                {
+                    items[depth] = reader.TokenType == JsonTokenType.StartArray ? 0 : -1;
+                    starts[depth++] = (int)reader.TokenStartIndex;
+                    continue;
+                }
                 if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped && !IsValidString(ref reader))
-                    return ((int)reader.TokenStartIndex,
+                    return ((int)reader.TokenStartIndex, DiagnosticCodes.UnrepresentableValue,
                         "a string escape leaves a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which is not text. Remove the escape or write the whole character.");
                 if (reader.TokenType == JsonTokenType.Number && !IsFiniteDouble(reader.ValueSpan))
-                    return ((int)reader.TokenStartIndex,
+                    return ((int)reader.TokenStartIndex, DiagnosticCodes.UnrepresentableValue,
                         $"the number {Encoding.UTF8.GetString(reader.ValueSpan)} is outside the range of a double (about ±1.8e308), so it cannot be read or written as JSON. Use a smaller number or a string.");
                 // The schema library compares numbers as decimals: one beyond that range cannot be checked.
                 if (reader.TokenType == JsonTokenType.Number && !reader.TryGetDecimal(out _))
-                    return ((int)reader.TokenStartIndex,
+                    return ((int)reader.TokenStartIndex, DiagnosticCodes.UnrepresentableValue,
                         $"the number {Encoding.UTF8.GetString(reader.ValueSpan)} is beyond what schema validation can check (about ±7.9e28). Use a smaller number or a string.");
             }
         }

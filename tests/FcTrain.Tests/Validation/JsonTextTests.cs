@@ -100,4 +100,20 @@ public class JsonTextTests
         Assert.Contains("error FCT0001: malformed JSON:", error);
         Assert.DoesNotContain('\n', error);
     }
+
+    [Fact]
+    public void An_array_of_more_than_10000_items_is_FCT0003_at_its_position_and_quick()
+    {
+        // 100,000 unique eval ids took minutes in the schema's pairwise uniqueItems check.
+        using var repo = new TempRepository();
+        string ids = string.Join(", ", Enumerable.Range(0, 100_000).Select(i => $"\"x{i}\""));
+        repo.Write("datasets/d/dataset.json", TempRepository.Manifest.Replace("\"eval_ids\": [\"c1\"]", $"\"eval_ids\": [{ids}]"));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = Assert.Single(repo.Diagnostics());
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.StartsWith("datasets/d/dataset.json(6,", error);
+        Assert.Contains("error FCT0003: this array has more than 10,000 items", error);
+    }
 }
