@@ -28,9 +28,15 @@ try
 {
     return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (FcTrainException e)
+catch (Exception e) when (InternalError.UserError(e) is { } known)
 {
     // A user's mistake: canonical lines, no stack trace.
-    foreach (var diagnostic in e.Diagnostics) Console.Error.WriteLine(diagnostic.ToString());
-    return e.IsUsage ? ExitCodes.Usage : ExitCodes.Errors;
+    foreach (var diagnostic in known.Diagnostics) Console.Error.WriteLine(diagnostic.ToString());
+    return known.IsUsage ? ExitCodes.Usage : ExitCodes.Errors;
+}
+catch (Exception e)
+{
+    // A bug: one line on screen, the stack trace in obj/fctrain/ of the workspace.
+    Console.Error.WriteLine(InternalError.Report(e, FcTrain.Settings.Workspace.Find(Environment.CurrentDirectory).Root));
+    return ExitCodes.InternalError;
 }

@@ -31,7 +31,8 @@ public static class DatasetLoader
             else diagnostics.Add(reader.ManifestRecord!.Error("/name", DiagnosticCodes.Duplicate,
                 $"dataset name '{dataset.Manifest.Name}' is already used by {names[dataset.Manifest.Name]}. Give each dataset its own name."));
         }
-        var sorted = diagnostics
+        // Folders walked twice (for manifests, then as a dataset) report a bad link once.
+        var sorted = diagnostics.Distinct()
             .OrderBy(d => d.File, StringComparer.Ordinal).ThenBy(d => d.Line).ThenBy(d => d.Column)
             .ThenBy(d => d.Code, StringComparer.Ordinal).ThenBy(d => d.Message, StringComparer.Ordinal)
             .ToList();
@@ -46,9 +47,20 @@ public static class DatasetLoader
         foreach (string path in paths)
         {
             string full = Path.GetFullPath(path, root);
+            if (!RepositoryFiles.IsInside(full, root))
+            {
+                diagnostics.Add(new Diagnostic(path, 0, 0, Severity.Error, DiagnosticCodes.PathNotFound,
+                    "this path is outside the repository; fctrain validates only datasets inside it. Pass a path under the repository root."));
+                continue;
+            }
+            if (RepositoryFiles.Escapes(root, full) is { } escape)
+            {
+                diagnostics.Add(new Diagnostic(Relative(root, full), 0, 0, Severity.Error, DiagnosticCodes.LinkOutsideRepository, $"this path {escape}."));
+                continue;
+            }
             if (Directory.Exists(full))
             {
-                var found = Directory.EnumerateFiles(full, DatasetReader.ManifestName, SearchOption.AllDirectories).ToList();
+                var found = RepositoryFiles.Enumerate(root, full, diagnostics).Where(f => Path.GetFileName(f) == DatasetReader.ManifestName).ToList();
                 manifests.UnionWith(found);
                 if (found.Count == 0)
                     diagnostics.Add(new Diagnostic(Relative(root, full), 0, 0, Severity.Error, DiagnosticCodes.PathNotFound,
@@ -104,7 +116,7 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         using (read[0].Document) manifest = ModelReader.Manifest(read[0].Document.RootElement, new SourceSpan(manifestFile, 1, 1));
 
         // Everything in the folder a glob may name; snapshot files of the evaluation live beside the data.
-        var files = Directory.EnumerateFiles(_directory, "*", SearchOption.AllDirectories)
+        var files = RepositoryFiles.Enumerate(root, _directory, diagnostics)
             .Where(f => f != manifestPath && !f.EndsWith(".verified.json", StringComparison.Ordinal) && !f.EndsWith(".received.json", StringComparison.Ordinal))
             .ToList();
         var functionFiles = Expand(manifest.Functions, "/functions", files, manifestRecord, diagnostics);
@@ -151,6 +163,12 @@ internal sealed class DatasetReader(string root, string manifestPath, LoadOption
         var matched = new SortedSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < globs.Count; i++)
         {
+            if (Glob.LeavesFolder(globs[i]))
+            {
+                diagnostics.Add(manifest.Error($"{pointer}/{i}", DiagnosticCodes.GlobOutsideDataset,
+                    $"the pattern '{globs[i]}' reaches outside the dataset folder ('..' or an absolute path). Patterns are relative to the folder of dataset.json and stay inside it."));
+                continue;
+            }
             var hits = Glob.Match(_directory, globs[i], files);
             if (hits.Count == 0)
                 diagnostics.Add(manifest.Warning($"{pointer}/{i}", DiagnosticCodes.GlobMatchesNothing,

@@ -12,10 +12,19 @@ internal static class Glob
     /// <summary>The files under <paramref name="directory"/> matching <paramref name="pattern"/>, as full paths, sorted ordinally.</summary>
     public static IReadOnlyList<string> Match(string directory, string pattern, IReadOnlyList<string> files)
     {
-        var regex = ToRegex(pattern.Replace('\\', '/').TrimStart('.', '/'));
+        string normalized = pattern.Replace('\\', '/');
+        while (normalized.StartsWith("./", StringComparison.Ordinal)) normalized = normalized[2..];
+        var regex = ToRegex(normalized);
         return files.Where(f => regex.IsMatch(Path.GetRelativePath(directory, f).Replace('\\', '/')))
                     .Order(StringComparer.Ordinal)
                     .ToList();
+    }
+
+    /// <summary>Whether a pattern names something outside its folder: an absolute path or a '..' segment.</summary>
+    public static bool LeavesFolder(string pattern)
+    {
+        string normalized = pattern.Replace('\\', '/');
+        return normalized.StartsWith('/') || Path.IsPathRooted(pattern) || normalized.Split('/').Contains("..");
     }
 
     private static Regex ToRegex(string pattern)
@@ -35,6 +44,7 @@ internal static class Glob
             else if (c == '?') text.Append("[^/]");
             else text.Append(Regex.Escape(c.ToString()));
         }
-        return new Regex(text.Append('$').ToString(), RegexOptions.CultureInvariant);
+        // Linear time whatever the pattern: a manifest cannot make matching hang.
+        return new Regex(text.Append('$').ToString(), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
     }
 }

@@ -55,35 +55,33 @@ public static class PeftAdapter
         if (!model.Config.TieWordEmbeddings) yield return ("lm_head.weight", Key("lm_head"), model.LmHead.Weight);
     }
 
-    /// <summary>Reads adapter_config.json into the LoRA shape (and the base model it was trained on).</summary>
+    /// <summary>Reads adapter_config.json into the LoRA shape (and the base model it was trained on); every value is
+    /// checked, so a malformed file is an FCT0211 error at its position.</summary>
     public static (LoraConfig Config, string? BaseModel) ReadConfig(string directory)
     {
         string path = Path.Combine(directory, ConfigFile);
         if (!File.Exists(path))
             throw FcTrainException.Error("FCT0210", $"no {ConfigFile} in the adapter folder: an adapter is a PEFT folder with {ConfigFile} and {WeightsFile}.", directory);
-        JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path))!.AsObject(); }
-        catch (JsonException e)
+        using var json = JsonFileReader.Open(path, "FCT0211");
+        if (json.String("peft_type") is var type && type != "LORA")
+            throw json.Error("/peft_type", $"peft_type is '{type}'; fctrain loads LORA adapters only.");
+        if (json.Bool("use_dora") == true)
+            throw json.Error("/use_dora", "DoRA adapters (use_dora: true) are not supported; train a plain LoRA adapter.");
+        var targets = json.Get("target_modules") switch
         {
-            throw FcTrainException.Error("FCT0211", $"{ConfigFile} is not valid JSON: {e.Message}", path, (int)(e.LineNumber ?? 0) + 1, (int)(e.BytePositionInLine ?? 0) + 1);
-        }
-        if ((string?)json["peft_type"] != "LORA")
-            throw FcTrainException.Error("FCT0211", $"peft_type is '{json["peft_type"]}'; fctrain loads LORA adapters only.", path);
-        if (json["use_dora"]?.GetValue<bool>() == true)
-            throw FcTrainException.Error("FCT0211", "DoRA adapters (use_dora: true) are not supported; train a plain LoRA adapter.", path);
-        var targets = json["target_modules"] switch
-        {
-            JsonArray a => a.Select(t => (string)t!).ToList(),
-            JsonValue v => [(string)v!],
-            _ => throw FcTrainException.Error("FCT0211", "target_modules is missing.", path),
+            { ValueKind: JsonValueKind.String } one => [one.GetString()!],
+            { ValueKind: JsonValueKind.Array } many when many.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String) =>
+                many.EnumerateArray().Select(t => t.GetString()!).ToList(),
+            null => throw json.Error("/target_modules", "target_modules is missing: list the adapted modules, e.g. [\"q_proj\", \"v_proj\"]."),
+            var other => throw json.Error("/target_modules", $"target_modules must be a module name or an array of them, not {JsonFileReader.Describe(other.Value)}."),
         };
         var config = new LoraConfig(
-            Rank: (int)json["r"]!,
-            Alpha: (double)json["lora_alpha"]!,
-            Dropout: (double?)json["lora_dropout"] ?? 0,
+            Rank: json.Int("r", 1, 65536) ?? throw json.Error("/r", "r (the LoRA rank) is missing."),
+            Alpha: json.Number("lora_alpha", -1e6, 1e6) ?? throw json.Error("/lora_alpha", "lora_alpha is missing."),
+            Dropout: json.Number("lora_dropout", 0, 0.999) ?? 0,
             TargetModules: targets,
-            UseRsLora: (bool?)json["use_rslora"] ?? false);
-        return (config, (string?)json["base_model_name_or_path"]);
+            UseRsLora: json.Bool("use_rslora") ?? false);
+        return (config, json.String("base_model_name_or_path"));
     }
 
     /// <summary>
@@ -94,6 +92,10 @@ public static class PeftAdapter
     {
         var (config, _) = ReadConfig(directory);
         var file = SafeTensorsFile.Open(Path.Combine(directory, WeightsFile));
+        // The rank sizes every adapter tensor: check it against the file before allocating them.
+        if (file.Tensors.Values.FirstOrDefault(t => (t.Name.Contains("lora_A", StringComparison.Ordinal) || t.Name.Contains("lora_embedding_A", StringComparison.Ordinal))
+                && t.Shape.Length > 0) is { } a && a.Shape[0] != config.Rank)
+            throw FcTrainException.Error("FCT0212", $"adapter tensor '{a.Name}' has rank {a.Shape[0]}, but {ConfigFile} says r = {config.Rank}. The config and the weights belong to different adapters.", file.Path);
         string? embedKey = file.Tensors.Keys.FirstOrDefault(k => FromPeftKey(k) == "model.embed_tokens.weight");
         if (embedKey is not null && file.Tensors[embedKey].Shape[0] > model.Config.VocabSize)
             model.ResizeTokenEmbeddings((int)file.Tensors[embedKey].Shape[0], generator: null);   // rows come from the file below

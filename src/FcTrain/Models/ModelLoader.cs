@@ -16,11 +16,16 @@ public static class ModelLoader
     public static Gemma2ForCausalLM Load(string folder, ScalarType dtype, Device device)
     {
         var config = Gemma2Config.Load(Path.Combine(folder, "config.json"));
-        var model = new Gemma2ForCausalLM(config, dtype, device);
         var files = WeightFiles(folder);
         var location = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
         foreach (var file in files)
             foreach (var name in file.Tensors.Keys) location[name] = file;
+        // The config sizes every tensor: check the largest against the file before allocating the model.
+        const string embeddings = "model.embed_tokens.weight";
+        if (location.TryGetValue(embeddings, out var embedFile)
+            && !embedFile.Tensors[embeddings].Shape.SequenceEqual([config.VocabSize, config.HiddenSize]))
+            throw FcTrainException.Error("FCT0209", $"tensor '{embeddings}' has shape [{string.Join(", ", embedFile.Tensors[embeddings].Shape)}] but config.json implies [{config.VocabSize}, {config.HiddenSize}] (vocab_size, hidden_size). The checkpoint does not match its config.json.", embedFile.Path);
+        var model = new Gemma2ForCausalLM(config, dtype, device);
 
         using var _ = no_grad();
         var expected = model.named_parameters().ToList();
@@ -49,13 +54,7 @@ public static class ModelLoader
     private static List<SafeTensorsFile> WeightFiles(string folder)
     {
         string index = Path.Combine(folder, "model.safetensors.index.json");
-        if (File.Exists(index))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(index));
-            return doc.RootElement.GetProperty("weight_map").EnumerateObject()
-                .Select(p => p.Value.GetString()!).Distinct().Order()
-                .Select(f => SafeTensorsFile.Open(Path.Combine(folder, f))).ToList();
-        }
+        if (File.Exists(index)) return ShardIndex.Files(folder, index).Select(SafeTensorsFile.Open).ToList();
         string single = Path.Combine(folder, "model.safetensors");
         if (!File.Exists(single))
             throw FcTrainException.Error("FCT0201", "no model.safetensors or model.safetensors.index.json in the model folder. fctrain loads Hugging Face safetensors checkpoints.", folder);

@@ -115,7 +115,7 @@ public static class ShardBuilder
                 ["name"] = d.Manifest.Name,
                 ["version"] = d.Manifest.Version,
                 ["directory"] = Path.GetRelativePath(repoRoot, Path.GetFullPath(d.Directory, repoRoot)).Replace('\\', '/'),
-                ["content_sha256"] = DatasetHash(Path.GetFullPath(d.Directory, repoRoot)),
+                ["content_sha256"] = DatasetHash(repoRoot, Path.GetFullPath(d.Directory, repoRoot)),
                 ["template"] = new JsonObject
                 {
                     ["name"] = d.Manifest.Template.Name,
@@ -138,10 +138,11 @@ public static class ShardBuilder
 
     /// <summary>SHA-256 over every data file of a dataset folder (snapshots excluded: accepting one must not
     /// retrain): relative path, NUL, bytes, in ordinal path order.</summary>
-    public static string DatasetHash(string directory)
+    public static string DatasetHash(string repoRoot, string directory)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (string file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+        // The same files validation reads: links out of the repository (reported there) are not followed.
+        foreach (string file in RepositoryFiles.Enumerate(Path.GetFullPath(repoRoot), directory, new List<Diagnostic>())
                      .Select(f => Path.GetRelativePath(directory, f).Replace('\\', '/'))
                      .Where(f => !f.EndsWith(".verified.json", StringComparison.Ordinal) && !f.EndsWith(".received.json", StringComparison.Ordinal))
                      .Order(StringComparer.Ordinal))

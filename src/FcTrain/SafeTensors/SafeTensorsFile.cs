@@ -9,7 +9,7 @@ namespace FcTrain.SafeTensors;
 public sealed record TensorInfo(string Name, string DType, long[] Shape, long Begin, long End)
 {
     public long ByteLength => End - Begin;
-    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => checked(a * b));
 }
 
 /// <summary>
@@ -61,20 +61,20 @@ public sealed class SafeTensorsFile
                     continue;
                 }
                 var v = property.Value;
-                var offsets = v.GetProperty("data_offsets");
-                var info = new TensorInfo(property.Name, v.GetProperty("dtype").GetString()!,
-                    v.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray(),
-                    offsets[0].GetInt64(), offsets[1].GetInt64());
+                var offsets = Naturals(v.GetProperty("data_offsets"));
+                if (offsets.Length != 2)
+                    throw Invalid(path, $"tensor '{property.Name}' has data_offsets [{string.Join(", ", offsets)}]; a tensor has two: begin and end");
+                var info = new TensorInfo(property.Name, v.GetProperty("dtype").GetString()!, Naturals(v.GetProperty("shape")), offsets[0], offsets[1]);
                 if (info.End > dataLength || info.Begin > info.End)
-                    throw Truncated(path, $"tensor '{info.Name}' ends at byte {info.End} of a data section of {dataLength} bytes");
-                if (info.ByteLength != info.ElementCount * ElementSize(info.DType, path))
+                    throw Truncated(path, $"tensor '{info.Name}' spans bytes {info.Begin}..{info.End} of a data section of {dataLength} bytes");
+                if (info.ByteLength != checked(info.ElementCount * ElementSize(info.DType, path)))
                     throw FcTrainException.Error("FCT0203", $"tensor '{info.Name}' has {info.ByteLength} bytes, which does not match its shape [{string.Join(", ", info.Shape)}] and dtype {info.DType}. The file is corrupt; download or export it again.", path);
                 tensors[info.Name] = info;
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or OverflowException)
         {
-            throw FcTrainException.Error("FCT0203", $"the safetensors header is not valid JSON of the expected shape ({e.Message}). The file is corrupt; download or export it again.", path);
+            throw Invalid(path, $"the header is not valid JSON of the expected shape ({e.Message.TrimEnd('.')})");
         }
         return new SafeTensorsFile(path, tensors, metadata, 8 + headerLength);
     }
@@ -129,6 +129,17 @@ public sealed class SafeTensorsFile
         "I8" or "U8" or "BOOL" => 1,
         _ => throw FcTrainException.Error("FCT0204", $"unsupported safetensors dtype '{dtype}'. fctrain reads F32, BF16, F16, F64 and integer tensors.", file),
     };
+
+    /// <summary>The integers of a JSON array, each at least 0 (offsets, dimensions).</summary>
+    private static long[] Naturals(JsonElement array)
+    {
+        var values = array.EnumerateArray().Select(d => d.GetInt64()).ToArray();
+        if (values.Any(x => x < 0)) throw new FormatException($"negative value in [{string.Join(", ", values)}]");
+        return values;
+    }
+
+    private static FcTrainException Invalid(string path, string why) =>
+        FcTrainException.Error("FCT0203", $"safetensors {why}. The file is corrupt; download or export it again.", path);
 
     private static FcTrainException Truncated(string path, string why) =>
         FcTrainException.Error("FCT0202", $"safetensors file is truncated or corrupt: {why}. Download or export it again.", path);

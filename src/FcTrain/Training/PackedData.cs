@@ -49,6 +49,22 @@ public sealed class PackedData
             throw FcTrainException.Error("FCT0314", $"a packed row has {tooLong.InputIds.Length} tokens, more than max_seq_length {maxSeqLength}. Tokenize with the same max_seq_length as training.", source);
     }
 
+    /// <summary>Every token id must have a row in the model's embeddings; checked before the first step, where an
+    /// id beyond the vocabulary would fail inside libtorch.</summary>
+    public void CheckVocabulary(long vocabSize)
+    {
+        long max = -1, min = 0;
+        foreach (var row in Train.Concat(Eval))
+            foreach (var id in row.InputIds.Concat(row.Labels.Where(l => l != IgnoreIndex)))
+            {
+                if (id > max) max = id;
+                if (id < min) min = id;
+            }
+        if (max >= vocabSize || min < 0)
+            throw FcTrainException.Error("FCT0315",
+                $"the shards hold token id {(min < 0 ? min : max)}, outside the model's vocabulary of {vocabSize} ids. The shards were tokenized for another model or tool_tokens setting: tokenize again for this model.", ManifestPath);
+    }
+
     /// <summary>Positions whose next token is trained: the count the loss is averaged over.</summary>
     public static int TrainedTokens(PackedRow row)
     {

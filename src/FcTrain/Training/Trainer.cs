@@ -70,6 +70,7 @@ public sealed class Trainer
     /// or loaded from <see cref="FcTrainSettings.InitAdapter"/>).</param>
     public Trainer(FcTrainSettings options, ITrainableModel model, PackedData data, TextWriter log)
     {
+        data.CheckVocabulary(model.VocabSize);
         NativeMemory.KeepFreedMemoryForReuse();
         this.options = options;
         this.model = model;

@@ -145,6 +145,13 @@ internal static class ConversationRules
             return;
         }
         if (!functions.TryGetValue(call.Name, out var function) || function.Arguments is null) return; // reported where the function is defined
+        if (function.Guard.FirstSlowMatch(arguments) is var (pattern, at))
+        {
+            diagnostics.Add(record.Error($"{pointer}/arguments{at}", DiagnosticCodes.PatternTimeout,
+                $"the pattern '{pattern}' of '{call.Name}' ({function.Record.File}) took more than {ParameterSchemaGuard.MatchTimeout.TotalSeconds:0} s to match this argument "
+                + "(catastrophic backtracking, e.g. nested quantifiers like (a+)+). Simplify the pattern."));
+            return;
+        }
         foreach (var group in SchemaErrors.Evaluate(function.Arguments, function.ParametersSource, arguments).GroupBy(e => e.Pointer))
         {
             foreach (var unknown in group.Where(e => e.IsUnknownProperty))

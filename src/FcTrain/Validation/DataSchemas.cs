@@ -17,7 +17,9 @@ internal sealed class DataSchemas
 
     private DataSchemas()
     {
-        var options = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
+        // Nothing is ever fetched: a reference the registries do not hold is an error, not a download.
+        SchemaRegistry.Global.Fetch = (_, _) => null;
+        var options = new BuildOptions { SchemaRegistry = new SchemaRegistry { Fetch = (_, _) => null } };
         foreach (var (kind, fileName) in new[]
                  {
                      (DataKind.Function, "function.v1.schema.json"),
@@ -39,6 +41,22 @@ internal sealed class DataSchemas
 
     /// <summary>The schema's file name under schemas/, e.g. conversation.v1.schema.json.</summary>
     public string FileName(DataKind kind) => _schemas[kind].FileName;
+
+    /// <summary>Whether a <c>$ref</c> names one of these schemas by its <c>$id</c> (with or without a fragment).</summary>
+    public bool IsRepositorySchema(string reference)
+    {
+        int hash = reference.IndexOf('#');
+        string id = hash < 0 ? reference : reference[..hash];
+        return _schemas.Values.Any(s => s.Id == id);
+    }
+
+    /// <summary>A registry for one function's parameters: it holds the repository's schemas and fetches nothing.</summary>
+    public SchemaRegistry LocalRegistry()
+    {
+        var registry = new SchemaRegistry { Fetch = (_, _) => null };
+        foreach (var (schema, _, _, _) in _schemas.Values) registry.Register(schema);
+        return registry;
+    }
 
     /// <summary>Whether a file's <c>$schema</c> names this schema: by its relative path (file name) or by its <c>$id</c>.</summary>
     public bool IsNamedBy(DataKind kind, string value) =>

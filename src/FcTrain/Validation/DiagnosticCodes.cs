@@ -23,6 +23,11 @@ public static class DiagnosticCodes
     public const string MessageShape = "FCT0015";
     public const string UnknownEvalId = "FCT0016";
     public const string PathNotFound = "FCT0017";
+    public const string RefOutsideFile = "FCT0018";
+    public const string PatternTimeout = "FCT0019";
+    public const string UnrepresentableValue = "FCT0020";
+    public const string GlobOutsideDataset = "FCT0021";
+    public const string LinkOutsideRepository = "FCT0022";
 
     public const string FunctionNeverCalled = "FCT1001";
     public const string NoAssistantTurn = "FCT1002";

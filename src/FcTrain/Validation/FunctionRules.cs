@@ -7,27 +7,25 @@ namespace FcTrain.Validation;
 
 /// <summary>
 /// A function with its <c>parameters</c> compiled once, to check the arguments of every call to it
-/// (<see cref="Arguments"/> is null when they do not compile). Valid: no problem found in its file.
+/// (<see cref="Arguments"/> is null when they do not compile; <see cref="Guard"/> screens arguments against its
+/// patterns with a timeout first). Valid: no problem found in its file.
 /// </summary>
-internal sealed record CompiledFunction(FunctionDefinition Definition, JsonRecord Record, JsonSchema? Arguments, JsonElement ParametersSource, bool Valid);
+internal sealed record CompiledFunction(FunctionDefinition Definition, JsonRecord Record, JsonSchema? Arguments, JsonElement ParametersSource,
+    ParameterSchemaGuard Guard, bool Valid);
 
-/// <summary>Rules of one function file beyond its schema: <c>parameters</c> must compile and be coherent.</summary>
+/// <summary>Rules of one function file beyond its schema: <c>parameters</c> must compile safely and be coherent.</summary>
 internal static class FunctionRules
 {
     public static CompiledFunction Compile(FunctionDefinition function, JsonRecord record, JsonElement root, bool clean, ICollection<Diagnostic> diagnostics)
     {
         var parameters = root.GetProperty("parameters").Clone();
-        JsonSchema? schema = null;
-        try
-        {
-            // A registry of its own: functions may reuse $id or $defs names without clashing.
-            schema = JsonSchema.Build(parameters, new BuildOptions { SchemaRegistry = new SchemaRegistry() });
-        }
-        catch (Exception e) when (e is JsonSchemaException or RefResolutionException or JsonException or ArgumentException or InvalidOperationException)
-        {
-            diagnostics.Add(record.Error("/parameters", DiagnosticCodes.InvalidParametersSchema,
-                $"'parameters' cannot be compiled as a JSON Schema: {e.Message.TrimEnd('.')}. Fix the reference or keyword it names."));
-        }
+        var guard = new ParameterSchemaGuard(parameters, DataSchemas.V1.IsRepositorySchema);
+        foreach (var (pointer, message) in guard.RefProblems)
+            diagnostics.Add(record.Error($"/parameters{pointer}", DiagnosticCodes.RefOutsideFile, message));
+        foreach (var (pointer, message) in guard.SchemaProblems)
+            diagnostics.Add(record.Error($"/parameters{pointer}", DiagnosticCodes.InvalidParametersSchema,
+                $"'parameters' is not a usable JSON Schema: {message}"));
+        JsonSchema? schema = guard.IsSafe ? Build(parameters, record, diagnostics) : null;
         if (parameters.TryGetProperty("required", out var required) && required.ValueKind == JsonValueKind.Array)
         {
             var properties = parameters.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object
@@ -45,6 +43,23 @@ internal static class FunctionRules
                 i++;
             }
         }
-        return new CompiledFunction(function, record, schema, parameters, clean && schema is not null);
+        return new CompiledFunction(function, record, schema, parameters, guard, clean && schema is not null);
+    }
+
+    private static JsonSchema? Build(JsonElement parameters, JsonRecord record, ICollection<Diagnostic> diagnostics)
+    {
+        try
+        {
+            // A registry of its own: functions may reuse $id or $defs names without clashing. It knows the
+            // repository's schemas and fetches nothing.
+            return JsonSchema.Build(parameters, new BuildOptions { SchemaRegistry = DataSchemas.V1.LocalRegistry() });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The schema library compiling a user's schema: any failure it raises is a fault of that schema.
+            diagnostics.Add(record.Error("/parameters", DiagnosticCodes.InvalidParametersSchema,
+                $"'parameters' cannot be compiled as a JSON Schema: {(e is AggregateException a ? a.InnerExceptions[0] : e).Message.TrimEnd('.')}. Fix the reference or keyword it names."));
+            return null;
+        }
     }
 }

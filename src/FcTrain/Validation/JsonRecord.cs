@@ -47,16 +47,36 @@ internal sealed class JsonRecord
                 $"invalid UTF-8 byte 0x{bytes.Span[bad]:X2}: data files must be UTF-8 text. Re-save the file as UTF-8."));
             return null;
         }
+        JsonDocument? document = null;
+        string? unreadable = null;
         try
         {
             var options = new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 };
-            return (record, JsonDocument.Parse(bytes, options));
+            document = JsonDocument.Parse(bytes, options);
         }
         catch (JsonException e)
         {
             diagnostics.Add(record.MalformedJson(e));
             return null;
         }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-name check decodes property names: a lone surrogate escape in one lands here.
+            unreadable = e.Message;
+        }
+        if (JsonText.FirstUnrepresentable(bytes.Span) is var (offset, code, problem))
+        {
+            document?.Dispose();
+            var (line, column) = record.Position(offset);
+            diagnostics.Add(new Diagnostic(file, line, column, Severity.Error, code, problem));
+            return null;
+        }
+        if (document is null)
+        {
+            diagnostics.Add(new Diagnostic(file, firstLine, 1, Severity.Error, DiagnosticCodes.MalformedJson, $"malformed JSON: {unreadable}"));
+            return null;
+        }
+        return (record, document);
     }
 
     /// <summary>Line and column (1-based, in characters) of a JSON pointer: the property name when
@@ -109,7 +129,7 @@ internal sealed class JsonRecord
     }
 
     /// <summary>1-based line and column (in characters) of a byte offset of this record.</summary>
-    private (int Line, int Column) Position(int offset)
+    internal (int Line, int Column) Position(int offset)
     {
         var span = Bytes.Span[..offset];
         int lineStart = span.LastIndexOf((byte)'\n') + 1;

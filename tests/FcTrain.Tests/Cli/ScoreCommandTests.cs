@@ -32,6 +32,7 @@ public class ScoreCommandTests
     [InlineData("2,x", "'x' is not a 64-bit integer")]
     [InlineData("2,99999999999999999999", "'99999999999999999999' is not a 64-bit integer")]
     [InlineData(",", "--input-ids is empty")]
+    [InlineData("", "--input-ids is empty")]
     public void Bad_ids_are_a_usage_error_without_a_stack_trace(string ids, string message)
     {
         var (exit, _, stderr) = CliRunner.Run(RepoPaths.Root, "score", "--model", ConformanceTests.Golden.Folder("tiny-f32"), "--input-ids", ids);

@@ -44,20 +44,48 @@ public sealed record Gemma2Config
     {
         if (!File.Exists(path))
             throw FcTrainException.Error("FCT0205", "config.json not found: a model folder needs config.json next to its safetensors weights.", path);
+        using var json = JsonFileReader.Open(path, "FCT0206");
         Gemma2Config? config;
-        try { config = JsonSerializer.Deserialize<Gemma2Config>(File.ReadAllText(path), Json); }
+        try { config = json.Root.Deserialize<Gemma2Config>(Json); }
         catch (JsonException e)
         {
-            throw FcTrainException.Error("FCT0206", $"config.json is not valid: {e.Message}", path, (int)(e.LineNumber ?? -1) + 1, (int)(e.BytePositionInLine ?? -1) + 1);
+            throw json.Error(JsonPathToPointer(e.Path), $"config.json is not valid: {e.Message.Split(" Path:")[0]}");
         }
         if (config is null || config.ModelType != "gemma2")
             throw FcTrainException.Error("FCT0207", $"unsupported architecture: model_type is '{config?.ModelType}' ({string.Join(", ", config?.Architectures ?? [])}). fctrain trains Gemma-2 models (model_type gemma2, Gemma2ForCausalLM).", path);
         if (config.HiddenActivation != "gelu_pytorch_tanh")
             throw FcTrainException.Error("FCT0207", $"unsupported hidden_activation '{config.HiddenActivation}'; Gemma-2 uses gelu_pytorch_tanh.", path);
+        config.CheckRanges(json);
         if (config.NumAttentionHeads % config.NumKeyValueHeads != 0)
-            throw FcTrainException.Error("FCT0206", $"num_attention_heads ({config.NumAttentionHeads}) must be a multiple of num_key_value_heads ({config.NumKeyValueHeads}).", path);
+            throw json.Error("/num_key_value_heads", $"num_attention_heads ({config.NumAttentionHeads}) must be a multiple of num_key_value_heads ({config.NumKeyValueHeads}).");
         return config;
     }
+
+    /// <summary>Every size must be positive and every id inside the vocabulary: a zero or negative one would divide
+    /// by zero or reach libtorch as an impossible shape.</summary>
+    private void CheckRanges(JsonFileReader json)
+    {
+        foreach (var (name, value) in new (string, long)[]
+                 {
+                     ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
+                     ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads),
+                     ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim), ("max_position_embeddings", MaxPositionEmbeddings),
+                     ("sliding_window", SlidingWindow ?? 1),
+                 })
+            if (value < 1) throw json.Error($"/{name}", $"{name} must be at least 1, not {value}.");
+        foreach (var (name, value) in new (string, double)[]
+                 {
+                     ("rms_norm_eps", RmsNormEps), ("rope_theta", RopeTheta), ("query_pre_attn_scalar", QueryPreAttnScalar),
+                     ("final_logit_softcapping", FinalLogitSoftcapping ?? 1), ("attn_logit_softcapping", AttnLogitSoftcapping ?? 1),
+                 })
+            if (!(value > 0)) throw json.Error($"/{name}", $"{name} must be a positive number, not {value}.");
+        foreach (var (name, value) in new (string, int)[] { ("pad_token_id", PadTokenId), ("bos_token_id", BosTokenId) })
+            if (value < 0 || value >= VocabSize) throw json.Error($"/{name}", $"{name} ({value}) must be an id of the vocabulary (0..{VocabSize - 1}).");
+    }
+
+    /// <summary>"$.vocab_size" (System.Text.Json's path) as a JSON pointer, "/vocab_size".</summary>
+    private static string JsonPathToPointer(string? path) =>
+        path is null || path.Length < 2 ? "" : "/" + path[2..].Replace('.', '/').Replace("[", "/").Replace("]", "").Replace("'", "");
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
 }
