@@ -13,7 +13,7 @@ public class TrainerTests : IDisposable
     public void Dispose() => Directory.Delete(output, recursive: true);
 
     /// <summary>Rows of two packed "conversations": a 3-token prompt (not trained) and a reply that repeats it shifted.</summary>
-    static PackedData Data(int rows, int seed = 3)
+    internal static PackedData Data(int rows, int seed = 3)
     {
         var rng = new Random(seed);
         PackedRow Row()
