@@ -23,8 +23,9 @@ internal static class TokenizeCommand
         var trainOn = new Option<string?>("--train-on") { Description = "assistant (model turns) or all (default: each dataset's template.train_on)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "A model folder with tokenizer.json (default: the embedded Gemma tokenizer)." };
         var resultFile = new Option<string?>("--result-file") { Description = "Write the path of manifest.json there (one line), for MSBuild." };
+        var lockTimeout = LockOption.Create();
         var command = new Command("tokenize", "Render, tokenize and pack datasets into training shards.")
-            { paths, output, config, maxSeqLength, truncate, trainOn, tokenizer, resultFile };
+            { paths, output, config, maxSeqLength, truncate, trainOn, tokenizer, resultFile, lockTimeout };
         command.SetAction(parse =>
         {
             string root = Directory.GetCurrentDirectory();
@@ -38,6 +39,7 @@ internal static class TokenizeCommand
             if (settings.MaxSeqLength < 2) throw FcTrainException.Error("FCT0135", $"--max-seq-length {settings.MaxSeqLength} is too small: a row needs at least 2 tokens.");
             if (settings.TrainOn is not (null or "assistant" or "all")) throw FcTrainException.Error("FCT0122", $"unknown --train-on '{settings.TrainOn}': use 'assistant' (model turns only) or 'all'.");
 
+            using var workspace = LockOption.Acquire(parse, lockTimeout, "fctrain tokenize");
             Log("loading and validating datasets");
             LoadResult loaded = DatasetLoader.Load(root, parse.GetValue(paths) ?? []);
             foreach (var d in loaded.Diagnostics) Console.WriteLine(d);

@@ -32,10 +32,11 @@ internal static class TrainCommand
         var saveSteps = new Option<int?>("--save-steps") { Description = "Checkpoint every N optimizer steps (0: only at the end)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the latest run under the output root from its last checkpoint." };
         var resultFile = new Option<string?>("--result-file") { Description = "Write the adapter folder's path to this file (one line), for MSBuild." };
+        var lockTimeout = LockOption.Create();
 
         var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.")
         {
-            config, model, shards, output, epochs, maxSteps, lr, device, dtype, seed, checkpointing, saveSteps, resume, resultFile,
+            config, model, shards, output, epochs, maxSteps, lr, device, dtype, seed, checkpointing, saveSteps, resume, resultFile, lockTimeout,
         };
         command.SetAction(parse =>
         {
@@ -67,6 +68,9 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume) || options.Resume,
             };
 
+            // Shards are read, and checkpoints and the adapter written, by one process at a time (tokenize takes the same lock).
+            // Taken before Ctrl-C is caught, so Ctrl-C ends a process that is still waiting.
+            using var workspace = LockOption.Acquire(parse, lockTimeout, "fctrain train");
             using var stop = new CancellationTokenSource();
             // First Ctrl-C: finish the step, checkpoint, exit 130. A second one ends the process at once.
             ConsoleCancelEventHandler onCancel = (_, e) =>
