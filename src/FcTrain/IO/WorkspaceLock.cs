@@ -27,14 +27,20 @@ public sealed class WorkspaceLock : IDisposable
     public static WorkspaceLock Acquire(string workspace, string command, TimeSpan timeout, Action<string> log)
     {
         string path = PathIn(workspace), owner = path + ".owner";
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try { Directory.CreateDirectory(Path.GetDirectoryName(path)!); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw AtomicFile.WriteFailed(e, path); }
         var waited = Stopwatch.StartNew();
         bool told = false;
         while (true)
         {
             if (TryOpen(path) is { } stream)
             {
-                File.WriteAllText(owner, $"pid {Environment.ProcessId} ({command}) since {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
+                try { File.WriteAllText(owner, $"pid {Environment.ProcessId} ({command}) since {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n"); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    stream.Dispose();
+                    throw AtomicFile.WriteFailed(e, owner);
+                }
                 return new WorkspaceLock(stream);
             }
             if (timeout != Timeout.InfiniteTimeSpan && waited.Elapsed >= timeout)
@@ -54,6 +60,7 @@ public sealed class WorkspaceLock : IDisposable
     {
         try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException) when (File.Exists(path)) { return null; } // held by another process
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw AtomicFile.WriteFailed(e, path); }
     }
 
     static string Holder(string owner)

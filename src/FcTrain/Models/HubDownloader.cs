@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FcTrain.Diagnostics;
+using FcTrain.IO;
 
 namespace FcTrain.Models;
 
@@ -67,23 +68,10 @@ public sealed class HubDownloader(HubCache cache, Action<string> log, string? en
             : response.Headers.ETag?.Tag ?? commit + "-" + file).Trim('"').Replace("W/", "");
         long total = have + (response.Content.Headers.ContentLength ?? 0);
 
-        using (var output = new FileStream(partial, have > 0 ? FileMode.Append : FileMode.Create, FileAccess.Write))
-        using (var input = response.Content.ReadAsStream())
-        using (var stall = new CancellationTokenSource())
+        try { Receive(response, partial, have, total, repoId, file, url); }
+        catch (IOException e) when (AtomicFile.IsDiskFull(e))
         {
-            var buffer = new byte[1 << 20];
-            long done = have, lastReport = 0;
-            for (int n; (n = ReadWithin(input, buffer, stall, repoId, file, url, done, partial)) > 0;)
-            {
-                output.Write(buffer, 0, n);
-                done += n;
-                if (done - lastReport >= 64 << 20 || done == total)
-                {
-                    log($"download {repoId}/{file}: {done / 1048576.0:F0} / {total / 1048576.0:F0} MiB");
-                    lastReport = done;
-                }
-            }
-            output.Flush(flushToDisk: true);
+            throw FcTrainException.Error("FCT0501", $"no space left on the device while downloading {repoId}/{file}. What arrived is kept in {partial}: free some space and run again to continue it.", partial);
         }
 
         if (etag.Length == 64 && etag.All(Uri.IsHexDigit))
@@ -128,6 +116,27 @@ public sealed class HubDownloader(HubCache cache, Action<string> log, string? en
         if (!response.IsSuccessStatusCode)
             throw FcTrainException.Error("FCT0214", $"the Hub answered {(int)response.StatusCode} {response.ReasonPhrase} for '{repoId}'. Check the model id and revision.", url);
         return response;
+    }
+
+    /// <summary>Appends the response body to the partial file, as it comes.</summary>
+    private void Receive(HttpResponseMessage response, string partial, long have, long total, string repoId, string file, string url)
+    {
+        using var output = new FileStream(partial, have > 0 ? FileMode.Append : FileMode.Create, FileAccess.Write);
+        using var input = response.Content.ReadAsStream();
+        using var stall = new CancellationTokenSource();
+        var buffer = new byte[1 << 20];
+        long done = have, lastReport = 0;
+        for (int n; (n = ReadWithin(input, buffer, stall, repoId, file, url, done, partial)) > 0;)
+        {
+            output.Write(buffer, 0, n);
+            done += n;
+            if (done - lastReport >= 64 << 20 || done == total)
+            {
+                log($"download {repoId}/{file}: {done / 1048576.0:F0} / {total / 1048576.0:F0} MiB");
+                lastReport = done;
+            }
+        }
+        output.Flush(flushToDisk: true);
     }
 
     /// <summary>One read of the body that fails with FCT0503 when no byte comes for the stall timeout; the partial file is kept.</summary>

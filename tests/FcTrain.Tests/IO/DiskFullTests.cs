@@ -61,11 +61,12 @@ public sealed class DiskFullTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Training_on_a_full_disk_keeps_the_previous_adapter_and_checkpoints()
     {
         using var scope = NewDisposeScope();
-        var data = TrainerTests.Data(8);
-        var options = new TrainingOptions { Output = root, Epochs = 2, GradientAccumulationSteps = 2, LoggingSteps = 2, SaveSteps = 3, Seed = 5, LearningRate = 0.1 };
+        var data = TrainerTests.Data(4);
+        var options = new TrainingOptions { Output = root, Epochs = 2, GradientAccumulationSteps = 2, LoggingSteps = 10, SaveSteps = 3, Seed = 5, LearningRate = 0.1 };
         var first = new Trainer(options, new ToyLoraLm(), data, TextWriter.Null).Run(CancellationToken.None);
         var adapter = Contents(first.AdapterDirectory);
         var checkpoints = Contents(Path.Combine(first.RunDirectory, "checkpoints"));
