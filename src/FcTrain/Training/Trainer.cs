@@ -299,8 +299,15 @@ public sealed class Trainer
         // A killed process may have left a checkpoint or a metrics file half written: drop those, keep the complete ones.
         AtomicDirectory.CleanUp(runDirectory);
         AtomicDirectory.CleanUp(Path.Combine(runDirectory, "checkpoints"));
-        var latest = TrainingCheckpoint.List(Path.Combine(runDirectory, "checkpoints")).LastOrDefault()
-            ?? throw FcTrainException.Error("FCT0311", $"--resume found no checkpoint in {runDirectory}. Start a new run without --resume.", runDirectory);
+        var latest = TrainingCheckpoint.List(Path.Combine(runDirectory, "checkpoints")).LastOrDefault();
+        if (latest is null)
+        {
+            // Killed before its first checkpoint: the run starts again from its beginning (the model's adapter is
+            // initialised from the seed and the RNG is seeded), which is exactly what it had done before.
+            metrics.Load(0);
+            log.WriteLine($"fctrain: resumed {runDirectory} at step 0: it has no complete checkpoint yet, so it starts again from the beginning");
+            return;
+        }
         var state = TrainingCheckpoint.Load(latest, trainable, optimizer);
         if (state.SettingsHash != RunManifest.SettingsHash(options, data) || state.TotalSteps != schedule.TotalSteps)
             throw FcTrainException.Error("FCT0312", "the settings or the data differ from those of the run being resumed, so it would not continue the same run. Resume with the same fctrain.json, options and shards, or start a new run without --resume.", latest);
