@@ -153,11 +153,18 @@ public static class ShardBuilder
         // All written: rename into place (renames need no space), the manifest last and only when it changed
         // (its timestamp drives incremental builds).
         string manifestPath = Path.Combine(outDir, ManifestFile);
-        Directory.CreateDirectory(outDir);
-        foreach (var name in new[] { "train", "eval" })
-            File.Move(Path.Combine(staging, $"{name}.safetensors"), Path.Combine(outDir, $"{name}.safetensors"), overwrite: true);
-        if (!File.Exists(manifestPath) || File.ReadAllText(manifestPath) != manifestText)
-            File.Move(Path.Combine(staging, ManifestFile), manifestPath, overwrite: true);
+        try
+        {
+            Directory.CreateDirectory(outDir);
+            foreach (var name in new[] { "train", "eval" })
+                File.Move(Path.Combine(staging, $"{name}.safetensors"), Path.Combine(outDir, $"{name}.safetensors"), overwrite: true);
+            if (!File.Exists(manifestPath) || File.ReadAllText(manifestPath) != manifestText)
+                File.Move(Path.Combine(staging, ManifestFile), manifestPath, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw AtomicFile.WriteFailed(e, outDir);
+        }
         return new TokenizeResult(manifestPath, splits[Split.Train].Stats, splits[Split.Eval].Stats);
     }
 
