@@ -44,10 +44,12 @@ public static class AtomicFile
         (OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 39 or 112 : e.HResult == 28);
 
     /// <summary>The diagnostic for a write to <paramref name="path"/> that failed with <paramref name="e"/>.</summary>
-    public static FcTrainException WriteFailed(Exception e, string path) => e is FcTrainException known ? known
-        : IsDiskFull(e)
-            ? FcTrainException.Error("FCT0501", $"no space left on the device while writing this file ({e.Message.TrimEnd('.')}). Nothing was replaced: the previous shards, checkpoints and adapter are intact. Free some space, then run again.", path)
-            : FcTrainException.Error("FCT0504", $"cannot write this file ({e.Message.TrimEnd('.')}). Nothing was replaced. Check the folder's permissions and that its file system is writable, then run again.", path);
+    public static FcTrainException WriteFailed(Exception e, string path) => IsDiskFull(e)
+        ? FcTrainException.Error("FCT0501", "no space left on the device while writing this file. Nothing was replaced: the previous shards, checkpoints and adapter are intact. Free some space, then run again.", path)
+        : FcTrainException.Error("FCT0504", $"cannot write this file ({Reason(e)}). Nothing was replaced. Check the folder's permissions and that its file system is writable, then run again.", path);
+
+    /// <summary>The system's reason without the path .NET appends (the diagnostic names the file already).</summary>
+    static string Reason(Exception e) => e.Message.Split(" : '")[0].Split(" '/")[0].TrimEnd('.', ' ');
 
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {

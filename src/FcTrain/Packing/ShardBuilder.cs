@@ -83,6 +83,11 @@ public static class ShardBuilder
         {
             return Write(repoRoot, datasets, settings, tokenizer, splits, staging, outDir);
         }
+        catch (FcTrainException e) when (e.Diagnostic.File.StartsWith(staging, StringComparison.Ordinal))
+        {
+            // Name the shard the user knows, not its staged copy.
+            throw new FcTrainException(e.Diagnostic with { File = outDir + e.Diagnostic.File[staging.Length..] });
+        }
         finally
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);

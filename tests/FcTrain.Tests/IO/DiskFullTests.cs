@@ -53,7 +53,7 @@ public sealed class DiskFullTests : IDisposable
         var e = Assert.Throws<FcTrainException>(() => ShardBuilder.Build(RepoPaths.Root, datasets, new TokenizeSettings(shards, MaxSeqLength: 2048), []));
 
         Assert.Equal("FCT0501", e.Diagnostic.Code);
-        Assert.EndsWith("eval.safetensors", e.Diagnostic.File);
+        Assert.Equal(Path.Combine(shards, "eval.safetensors"), e.Diagnostic.File);   // the shard, not its staged copy
         Assert.Contains("no space left on the device", e.Diagnostic.ToString());
         Assert.Equal(before, Contents(shards));
         AssertNoLeftovers(root);
