@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using FcTrain.Diagnostics;
 
 namespace FcTrain.IO;
 
@@ -24,6 +25,11 @@ public static partial class AtomicDirectory
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw AtomicFile.WriteFailed(e, full);
+        }
+        catch (FcTrainException e) when (e.Diagnostic.File.StartsWith(partial, StringComparison.Ordinal))
+        {
+            // Name the file where the user will look for it, not its copy in the partial folder.
+            throw new FcTrainException(e.Diagnostic with { File = full + e.Diagnostic.File[partial.Length..] });
         }
         finally
         {

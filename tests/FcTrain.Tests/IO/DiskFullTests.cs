@@ -87,6 +87,7 @@ public sealed class DiskFullTests : IDisposable
             new TrainingState(int.Parse(Path.GetFileName(last)[5..]), 8, 0, 0, [], "x"), trainable,
             optim.AdamW(trainable.Select(t => t.Value)), model.SaveAdapter));
         Assert.Equal("FCT0501", e.Diagnostic.Code);
+        Assert.Equal(Path.Combine(last, "optimizer.bin"), e.Diagnostic.File);
         Assert.Equal(checkpoints, Contents(Path.Combine(first.RunDirectory, "checkpoints")));
         AssertNoLeftovers(root);
     }
