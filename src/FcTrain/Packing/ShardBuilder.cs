@@ -75,12 +75,34 @@ public static class ShardBuilder
         }
         if (diagnostics.Any(d => d.Severity == Severity.Error)) return null;
 
+        // The shards are written into a staging folder beside the output and moved in only once all are complete:
+        // a write that fails (a full disk) leaves the previous shards and manifest as they were.
         string outDir = Path.GetFullPath(settings.OutputDirectory, repoRoot);
+        string staging = $"{outDir}.partial-{Environment.ProcessId}.{Guid.NewGuid():N}";
+        AtomicDirectory.CleanUp(Path.GetDirectoryName(outDir)!);
+        try
+        {
+            return Write(repoRoot, datasets, settings, tokenizer, splits, staging, outDir);
+        }
+        catch (FcTrainException e) when (e.Diagnostic.File.StartsWith(staging, StringComparison.Ordinal))
+        {
+            // Name the shard the user knows, not its staged copy.
+            throw new FcTrainException(e.Diagnostic with { File = outDir + e.Diagnostic.File[staging.Length..] });
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    static TokenizeResult Write(string repoRoot, IReadOnlyList<Dataset> datasets, TokenizeSettings settings, GemmaTokenizer tokenizer,
+        Dictionary<Split, (List<PackedRow> Rows, SplitStats Stats)> splits, string staging, string outDir)
+    {
         var splitManifest = new JsonObject();
         foreach (var (split, (rows, stats)) in splits)
         {
             string name = split == Split.Train ? "train" : "eval";
-            string file = Path.Combine(outDir, $"{name}.safetensors");
+            string file = Path.Combine(staging, $"{name}.safetensors");
             ShardFile.Write(file, rows);
             splitManifest[name] = new JsonObject
             {
@@ -131,8 +153,24 @@ public static class ShardBuilder
             }).ToArray()),
             ["splits"] = splitManifest,
         };
+        string manifestText = manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        AtomicFile.WriteAllText(Path.Combine(staging, ManifestFile), manifestText);
+
+        // All written: rename into place (renames need no space), the manifest last and only when it changed
+        // (its timestamp drives incremental builds).
         string manifestPath = Path.Combine(outDir, ManifestFile);
-        AtomicFile.WriteAllTextIfChanged(manifestPath, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        try
+        {
+            Directory.CreateDirectory(outDir);
+            foreach (var name in new[] { "train", "eval" })
+                File.Move(Path.Combine(staging, $"{name}.safetensors"), Path.Combine(outDir, $"{name}.safetensors"), overwrite: true);
+            if (!File.Exists(manifestPath) || File.ReadAllText(manifestPath) != manifestText)
+                File.Move(Path.Combine(staging, ManifestFile), manifestPath, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw AtomicFile.WriteFailed(e, outDir);
+        }
         return new TokenizeResult(manifestPath, splits[Split.Train].Stats, splits[Split.Eval].Stats);
     }
 

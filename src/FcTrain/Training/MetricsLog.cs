@@ -36,13 +36,14 @@ public sealed class MetricsLog(string runDirectory)
 
     public void Add(Metric metric) => points.Add(metric);
 
-    /// <summary>Restores the points of a resumed run (they were written by the interrupted process).</summary>
-    public void Load()
+    /// <summary>Restores the points of a resumed run (written by the interrupted process) up to the checkpoint's
+    /// <paramref name="step"/>: the steps after it are trained again, and logged again.</summary>
+    public void Load(int step)
     {
         if (!File.Exists(JsonlPath)) return;
         points.Clear();
         foreach (string line in File.ReadLines(JsonlPath).Where(l => l.Length > 0))
-            points.Add(JsonSerializer.Deserialize<Metric>(line, Json)!);
+            if (JsonSerializer.Deserialize<Metric>(line, Json) is { } point && point.Step <= step) points.Add(point);
     }
 
     public void Flush()

@@ -2,6 +2,7 @@ using FcTrain.Settings;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FcTrain.Diagnostics;
+using FcTrain.IO;
 using FcTrain.Packing;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -86,6 +87,7 @@ public sealed class Trainer
         int totalSteps = Math.Min(options.MaxSteps ?? int.MaxValue, options.Epochs * stepsPerEpoch);
         schedule = LearningRate.Cosine(options.LearningRate, totalSteps, options.WarmupRatio);
 
+        AtomicDirectory.CleanUp(options.Output); // an adapter swap cut short by a killed process
         runDirectory = options.Resume ? LatestRun() : NewRun();
         metrics = new MetricsLog(runDirectory);
         // The seed fixes dropout masks (the data order has its own seeded permutation per epoch).
@@ -300,26 +302,22 @@ public sealed class Trainer
     }
 
     /// <summary>Writes the adapter beside its final place and swaps it in, so readers see the old adapter or the new one, never half of one.</summary>
-    void SaveAdapterAtomically(string adapter)
-    {
-        string partial = $"{adapter}.partial-{Guid.NewGuid():N}", old = $"{adapter}.old-{Guid.NewGuid():N}";
-        try
-        {
-            model.SaveAdapter(partial);
-            if (Directory.Exists(adapter)) Directory.Move(adapter, old);
-            Directory.Move(partial, adapter);
-        }
-        finally
-        {
-            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
-            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        }
-    }
+    void SaveAdapterAtomically(string adapter) => AtomicDirectory.Replace(adapter, model.SaveAdapter);
 
     void ResumeFromLatestCheckpoint()
     {
-        var latest = TrainingCheckpoint.List(Path.Combine(runDirectory, "checkpoints")).LastOrDefault()
-            ?? throw FcTrainException.Error("FCT0311", $"--resume found no checkpoint in {runDirectory}. Start a new run without --resume.", runDirectory);
+        // A killed process may have left a checkpoint or a metrics file half written: drop those, keep the complete ones.
+        AtomicDirectory.CleanUp(runDirectory);
+        AtomicDirectory.CleanUp(Path.Combine(runDirectory, "checkpoints"));
+        var latest = TrainingCheckpoint.List(Path.Combine(runDirectory, "checkpoints")).LastOrDefault();
+        if (latest is null)
+        {
+            // Killed before its first checkpoint: the run starts again from its beginning (the model's adapter is
+            // initialised from the seed and the RNG is seeded), which is exactly what it had done before.
+            metrics.Load(0);
+            log.WriteLine($"fctrain: resumed {runDirectory} at step 0: it has no complete checkpoint yet, so it starts again from the beginning");
+            return;
+        }
         var state = TrainingCheckpoint.Load(latest, trainable, optimizer);
         if (state.SettingsHash != RunManifest.SettingsHash(options, data) || state.TotalSteps != schedule.TotalSteps)
             throw FcTrainException.Error("FCT0312", "the settings or the data differ from those of the run being resumed, so it would not continue the same run. Resume with the same fctrain.json, options and shards, or start a new run without --resume.", latest);
@@ -328,7 +326,7 @@ public sealed class Trainer
         elapsedBefore = state.ElapsedSeconds;
         using var rng = tensor(state.RngState, dtype: ScalarType.Byte);
         random.set_rng_state(rng);
-        metrics.Load();
+        metrics.Load(step);
         log.WriteLine($"fctrain: resumed {runDirectory} at step {step} from {latest}");
     }
 

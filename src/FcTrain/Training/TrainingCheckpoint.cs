@@ -21,8 +21,8 @@ public sealed record TrainingState(
 /// A resumable checkpoint folder <c>runs/&lt;id&gt;/checkpoints/step-NNNNNN/</c>:
 /// <c>trainable.bin</c> (the LoRA parameters, exact), <c>optimizer.bin</c> (AdamW moments and step counts),
 /// <c>state.json</c> (step = data position and scheduler position, torch RNG, timing) and <c>adapter/</c> (a PEFT
-/// adapter, usable on its own). The folder is assembled under a temporary name and renamed into place, so a
-/// folder named <c>step-…</c> is always complete.
+/// adapter, usable on its own). The folder is assembled under a temporary name and renamed into place
+/// (<see cref="AtomicDirectory"/>), so a folder named <c>step-…</c> is always complete.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -33,9 +33,7 @@ public static class TrainingCheckpoint
         IReadOnlyList<(string Name, Parameter Value)> trainable, TorchSharp.Modules.AdamW optimizer, Action<string> writeAdapter, int keep = 2)
     {
         string final = Path.Combine(checkpointsDirectory, $"{Prefix}{state.Step:D6}");
-        string partial = $"{final}.partial-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(partial);
-        try
+        AtomicDirectory.Replace(final, partial =>
         {
             AtomicFile.Write(Path.Combine(partial, "trainable.bin"), stream =>
             {
@@ -54,13 +52,7 @@ public static class TrainingCheckpoint
             });
             AtomicFile.WriteAllText(Path.Combine(partial, "state.json"), JsonSerializer.Serialize(state, Json));
             writeAdapter(Path.Combine(partial, "adapter"));
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(partial, final);
-        }
-        finally
-        {
-            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
-        }
+        });
         foreach (string old in List(checkpointsDirectory).SkipLast(keep)) Directory.Delete(old, recursive: true);
         return final;
     }
@@ -69,7 +61,7 @@ public static class TrainingCheckpoint
     public static IReadOnlyList<string> List(string checkpointsDirectory) =>
         !Directory.Exists(checkpointsDirectory) ? [] :
         Directory.GetDirectories(checkpointsDirectory, $"{Prefix}*")
-            .Where(d => !Path.GetFileName(d).Contains(".partial-") && File.Exists(Path.Combine(d, "state.json")))
+            .Where(d => !Path.GetFileName(d).Contains('.') && File.Exists(Path.Combine(d, "state.json")))
             .Order(StringComparer.Ordinal)
             .ToList();
 

@@ -24,6 +24,8 @@ public sealed class HubDownloaderTests : IDisposable
     };
     private readonly List<string> _requests = [];
     private bool _corrupt;
+    private int? _stallAfter;   // send the headers and this many bytes of a file, then nothing
+    private static readonly HubTimeouts Short = new(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
 
     public HubDownloaderTests()
     {
@@ -76,6 +78,46 @@ public sealed class HubDownloaderTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(cache.RepoFolder(Repo), "blobs"), "*.incomplete"));
     }
 
+    [Fact]
+    public void A_hub_that_accepts_and_never_answers_fails_with_FCT0503_within_the_stall_timeout()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<Socket>();
+        _ = Task.Run(async () => { while (true) accepted.Add(await silent.AcceptSocketAsync()); });
+        var cache = new HubCache(_cacheRoot);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = Assert.Throws<FcTrainException>(() =>
+            new HubDownloader(cache, _ => { }, $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}", Short).Download(Repo, "main"));
+
+        Assert.Equal("FCT0503", e.Diagnostic.Code);
+        Assert.Contains("sent no answer for 1 s", e.Diagnostic.Message);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 4.5);
+        foreach (var socket in accepted.ToArray()) socket.Dispose();
+    }
+
+    [Fact]
+    public void A_download_that_stalls_fails_with_FCT0503_keeps_the_partial_file_and_the_next_run_continues_it()
+    {
+        _stallAfter = 4096;
+        var cache = new HubCache(_cacheRoot);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = Assert.Throws<FcTrainException>(() => new HubDownloader(cache, _ => { }, _endpoint, Short).Download(Repo, "main"));
+
+        Assert.Equal("FCT0503", e.Diagnostic.Code);
+        Assert.Contains("model.safetensors stalled: no data for 1 s", e.Diagnostic.Message);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 4.5);
+        string partial = Path.Combine(cache.RepoFolder(Repo), "blobs", Uri.EscapeDataString(Commit + "-model.safetensors") + ".incomplete");
+        Assert.Equal(_files["model.safetensors"][..4096], File.ReadAllBytes(partial));
+
+        _stallAfter = null;
+        var (folder, _) = new HubDownloader(cache, _ => { }, _endpoint, Short).Download(Repo, "main");
+        Assert.Contains(_requests, r => r.EndsWith("model.safetensors range=bytes=4096-"));
+        Assert.Equal(_files["model.safetensors"], File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
+    }
+
     private async Task Serve()
     {
         while (_listener.IsListening)
@@ -100,6 +142,13 @@ public sealed class HubDownloaderTests : IDisposable
                 {
                     response.StatusCode = 206;
                     bytes = bytes[(int)from..];
+                }
+                if (_stallAfter is { } sent && bytes.Length > sent)
+                {
+                    response.ContentLength64 = bytes.Length;
+                    response.OutputStream.Write(bytes, 0, sent);
+                    response.OutputStream.Flush();
+                    continue;   // never completes: the listener closes it at the end of the test
                 }
                 Write(response, bytes);
             }

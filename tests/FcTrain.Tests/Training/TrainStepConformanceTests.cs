@@ -58,7 +58,7 @@ public class TrainStepConformanceTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, result.Steps);
         double loss = result.TrainLoss!.Value, expectedLoss = step.GetProperty("loss").GetDouble();
         var logged = new MetricsLog(result.RunDirectory);
-        logged.Load();
+        logged.Load(result.Steps);
         double norm = logged.Points.Single(p => p.Kind == "train").GradNorm!.Value, expectedNorm = step.GetProperty("grad_norm_before_clip").GetDouble();
         output.WriteLine($"{name}: loss {loss:R} vs {expectedLoss:R} (|diff| {Math.Abs(loss - expectedLoss):E2}); grad norm {norm:R} vs {expectedNorm:R} (relative {Math.Abs(norm - expectedNorm) / expectedNorm:E2})");
         Assert.True(Math.Abs(loss - expectedLoss) <= LossTolerance, $"loss {loss} vs PyTorch {expectedLoss}");

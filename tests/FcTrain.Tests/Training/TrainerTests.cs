@@ -14,7 +14,7 @@ public class TrainerTests : IDisposable
     public void Dispose() => Directory.Delete(output, recursive: true);
 
     /// <summary>Rows of two packed "conversations": a 3-token prompt (not trained) and a reply that repeats it shifted.</summary>
-    static PackedData Data(int rows, int seed = 3)
+    internal static PackedData Data(int rows, int seed = 3)
     {
         var rng = new Random(seed);
         PackedRow Row()
@@ -177,6 +177,28 @@ public class TrainerTests : IDisposable
         Assert.False(resumed.Interrupted);
         Assert.Equal(partial.RunDirectory, resumed.RunDirectory);
 
+        var expected = Snapshot(uninterrupted);
+        var actual = Snapshot(resumedModel);
+        for (int i = 0; i < expected.Length; i++) Assert.True(expected[i].eq(actual[i]).all().item<bool>(), $"parameter {i} differs");
+    }
+
+    [Fact]
+    public void Resuming_a_run_killed_before_its_first_checkpoint_starts_it_again_from_step_zero()
+    {
+        using var scope = NewDisposeScope();
+        var data = Data(4);
+        var options = Options() with { Epochs = 2, SaveSteps = 0 };
+        var uninterrupted = new ToyLoraLm();
+        new Trainer(options with { Output = Path.Combine(output, "a") }, uninterrupted, data, TextWriter.Null).Run(CancellationToken.None);
+
+        // A process that made its run folder and was killed before writing any checkpoint.
+        _ = new Trainer(options with { Output = Path.Combine(output, "b") }, new ToyLoraLm(), data, TextWriter.Null);
+        var log = new StringWriter();
+        var resumedModel = new ToyLoraLm();
+        var resumed = new Trainer(options with { Output = Path.Combine(output, "b"), Resume = true }, resumedModel, data, log).Run(CancellationToken.None);
+
+        Assert.Contains("at step 0: it has no complete checkpoint yet", log.ToString());
+        Assert.Equal(resumed.TotalSteps, resumed.Steps);
         var expected = Snapshot(uninterrupted);
         var actual = Snapshot(resumedModel);
         for (int i = 0; i < expected.Length; i++) Assert.True(expected[i].eq(actual[i]).all().item<bool>(), $"parameter {i} differs");

@@ -21,7 +21,8 @@ internal static class TokenizeCommand
         trainOn.AcceptOnlyFromAmong("assistant", "all");
         var tokenizer = new Option<string?>("--tokenizer") { Description = "A model folder whose tokenizer.json to use instead of the model's." };
         var resultFile = CommonOptions.ResultFile();
-        var command = new Command("tokenize", "Render, tokenize and pack datasets into training shards.") { paths, truncate, trainOn, tokenizer, resultFile };
+        var lockTimeout = LockOption.Create();
+        var command = new Command("tokenize", "Render, tokenize and pack datasets into training shards.") { paths, truncate, trainOn, tokenizer, resultFile, lockTimeout };
         var settingsOptions = new SettingsOptions(command, "shards", "train.maxSeqLength", "model");
         command.SetAction(parse =>
         {
@@ -37,6 +38,7 @@ internal static class TokenizeCommand
                     ? Path.GetFullPath(folder)
                     : ModelResolver.Resolve(effective.Value.Model, Log).Folder);
 
+            using var workspace = LockOption.Acquire(parse, lockTimeout, "fctrain tokenize", root);
             Log("loading and validating datasets");
             LoadResult loaded = DatasetLoader.Load(root, datasets);
             foreach (var d in loaded.Diagnostics) Console.WriteLine(d);

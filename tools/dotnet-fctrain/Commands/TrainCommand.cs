@@ -19,12 +19,18 @@ internal static class TrainCommand
     {
         var resume = new Option<bool>("--resume") { Description = "Continue the latest run under the output root from its last checkpoint." };
         var resultFile = CommonOptions.ResultFile();
-        var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.") { resume, resultFile };
+        var lockTimeout = LockOption.Create();
+        var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.") { resume, resultFile, lockTimeout };
         var settingsOptions = new SettingsOptions(command, [.. SettingsTable.All.Where(s => s.Key != "eval.maxNewTokens").Select(s => s.Key)]);
         command.SetAction(parse =>
         {
             // --init-adapter: its adapter_config.json gives the LoRA shape
-            var options = settingsOptions.Read(parse).Value.WithInitAdapterShape() with { Resume = parse.GetValue(resume) };
+            var effective = settingsOptions.Read(parse);
+            var options = effective.Value.WithInitAdapterShape() with { Resume = parse.GetValue(resume) };
+
+            // Shards are read, and checkpoints and the adapter written, by one process at a time (tokenize takes the same lock).
+            // Taken before Ctrl-C is caught, so Ctrl-C ends a process that is still waiting.
+            using var workspace = LockOption.Acquire(parse, lockTimeout, "fctrain train", effective.Workspace.Root);
             using var stop = new CancellationTokenSource();
             // First Ctrl-C: finish the step, checkpoint, exit 130. A second one ends the process at once.
             ConsoleCancelEventHandler onCancel = (_, e) =>
