@@ -16,7 +16,6 @@ public static class ImportCodes
     public const string FormatNotDetected = "FCT0611";
     public const string BadInputPath = "FCT0612";
     public const string OutputNotEmpty = "FCT0613";
-    public const string ExportFailed = "FCT0620";
 }
 
 /// <summary>Why one input record cannot be converted: a code and a message; the importer adds where it came from.</summary>

@@ -56,128 +56,176 @@ public static partial class Importer
         string conversationSchema = SchemaPath(Path.Combine(target, "conversations"), "conversation.v1.schema.json");
         string functionSchema = SchemaPath(Path.Combine(target, "functions"), "function.v1.schema.json");
 
-        var functions = new Dictionary<string, CompiledFunction>(StringComparer.Ordinal);
-        var firstDefined = new Dictionary<string, (string Canonical, string Where)>(StringComparer.Ordinal);
-        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-        var called = new HashSet<string>(StringComparer.Ordinal);
-        long records = 0, imported = 0;
-        int errors = 0;
+        var state = new State(options, read, conversationSchema, functionSchema, diagnostics);
         using var writer = new ImportWriter(target);
         foreach (string input in options.Inputs)
-        {
-            string shown = Shown(input);
-            foreach (var record in InputReader.Read(input, shown, columns, diagnostics))
-            {
-                records++;
-                string where = $"{record.File}({(record.Line > 0 ? $"{record.Line},{record.Column}" : $"row {record.Row}")})";
-                void Report(string code, string message, Severity severity = Severity.Error)
-                {
-                    if (severity == Severity.Error) errors++;
-                    diagnostics.Add(new Diagnostic(record.File, record.Line, record.Column, severity, code,
-                        (record.Line > 0 ? "" : $"{record.Where}: ") + message + (severity == Severity.Error && options.SkipInvalid ? " The record is skipped." : "")));
-                }
-                var source = new SourceSpan(record.File, record.Line, record.Column);
-                ImportedRecord converted;
-                try { converted = read(record.Json, source); }
-                catch (RecordException e) { Report(e.Code, e.Message); continue; }
+            foreach (var batch in InputReader.Read(input, Shown(input), columns, diagnostics).Chunk(BatchSize))
+                state.Process(batch, writer);
 
-                string id = Id(converted.Id) ?? Hash(record.Json);
-                if (ids.TryGetValue(id, out string? first))
-                {
-                    Report(ImportCodes.DuplicateId, $"the id '{id}' is already used by the record at {first}. Give each record its own id.");
-                    continue;
-                }
-
-                // The record's functions: new ones are compiled and kept only if the record is imported.
-                var added = new List<string>();
-                var offered = new List<string>();
-                string? problem = null, problemCode = null;
-                foreach (var function in converted.Functions)
-                {
-                    if (offered.Contains(function.Name) && firstDefined[function.Name].Canonical == Canonical(function)) continue;
-                    var (code, message) = Define(function, where, functions, firstDefined, added, functionSchema);
-                    if (code is not null) { (problemCode, problem) = (code, message); break; }
-                    offered.Add(function.Name);
-                }
-                if (problem is not null)
-                {
-                    Rollback();
-                    Report(problemCode!, problem);
-                    continue;
-                }
-
-                var conversation = new Conversation(id, offered, converted.Messages, source);
-                var json = DatasetJson.Conversation(conversation, conversationSchema);
-                var rules = new List<Diagnostic>();
-                if (JsonRecord.Parse(record.File, JsonSerializer.SerializeToUtf8Bytes(json, DatasetJson.Compact), 1, rules) is var (jsonRecord, document))
-                    using (document)
-                        ConversationRules.Check(conversation, jsonRecord, document.RootElement, functions, functionsComplete: true, called, rules);
-                bool failed = false;
-                foreach (var rule in rules)
-                {
-                    string code = rule.Severity == Severity.Warning ? rule.Code
-                        : rule.Code switch
-                        {
-                            DiagnosticCodes.CallNotOffered => ImportCodes.CallNotListed,
-                            DiagnosticCodes.InvalidArguments => ImportCodes.InvalidArguments,
-                            _ => ImportCodes.RuleViolation,
-                        };
-                    string suffix = code == ImportCodes.RuleViolation ? $" ({rule.Code})" : "";
-                    Report(code, $"as conversation '{id}': {rule.Message}{suffix}", rule.Severity);
-                    failed |= rule.Severity == Severity.Error;
-                }
-                if (failed) { Rollback(); continue; }
-
-                ids[id] = where;
-                imported++;
-                if (errors == 0 || options.SkipInvalid) writer.Add(id, json);
-
-                void Rollback()
-                {
-                    foreach (string name in added) { functions.Remove(name); firstDefined.Remove(name); }
-                }
-            }
-        }
-        bool write = options.SkipInvalid ? imported > 0 : diagnostics.All(d => d.Severity != Severity.Error);
+        bool write = options.SkipInvalid ? state.Imported > 0 : diagnostics.All(d => d.Severity != Severity.Error);
         if (write)
         {
             string name = DatasetName(options.Name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(target)));
             string description = $"Imported by fctrain import from {FormatName(format)} records: {string.Join(", ", options.Inputs.Select(Path.GetFileName))}.";
+            // Only the functions some imported conversation offers: those of rejected records go with them.
             writer.Complete(
-                functions.Values.OrderBy(f => f.Definition.Name, StringComparer.Ordinal).Select(f => (f.Definition.Name, DatasetJson.Function(f.Definition, functionSchema))),
+                state.Used.Order(StringComparer.Ordinal).Select(f => (f, DatasetJson.Function(state.Functions[f].Definition, functionSchema))),
                 DatasetJson.Manifest(name, description, Path.GetRelativePath(target, Path.Combine(schemas, "dataset.v1.schema.json")).Replace('\\', '/'), writer.Jsonl));
         }
-        return new ImportSummary(format, detected, records, imported, functions.Count, writer.Jsonl, write);
+        return new ImportSummary(format, detected, state.Records, state.Imported, state.Used.Count, writer.Jsonl, write);
     }
 
-    /// <summary>Adds a function the record lists: checks its name and schema, and that a function of that name already seen has the same parameters.</summary>
-    private static (string? Code, string? Message) Define(FunctionDefinition function, string where, Dictionary<string, CompiledFunction> functions,
-        Dictionary<string, (string Canonical, string Where)> firstDefined, List<string> added, string schemaPath)
+    /// <summary>Records converted and checked together: in parallel where records are independent, in input order where they are not.</summary>
+    private const int BatchSize = 1024;
+
+    /// <summary>One record on its way through <see cref="State.Process"/>.</summary>
+    private sealed class Work(InputRecord record)
     {
-        string canonical = Canonical(function);
-        if (firstDefined.TryGetValue(function.Name, out var first))
-            return first.Canonical == canonical ? (null, null)
-                : (ImportCodes.ConflictingFunction,
-                    $"the function '{function.Name}' is defined with other parameters here than by the record at {first.Where}: {canonical} here, {first.Canonical} there. Rename one of them or make them equal.");
+        public InputRecord Record { get; } = record;
+        public ImportedRecord? Converted;
+        public (string Code, string Message)? Problem;
+        public List<(FunctionDefinition Function, string Canonical, (CompiledFunction? Compiled, string? Error) Compiled)> Functions = [];
+        public string Id = "";
+        public List<string> Offered = [];
+        public JsonObject? Json;
+        public List<Diagnostic> Rules = [];
+        public string Where => $"{Record.File}({(Record.Line > 0 ? $"{Record.Line},{Record.Column}" : $"row {Record.Row}")})";
+    }
+
+    /// <summary>What an import has seen so far: the functions by name (first definition wins), the ids, the counts.</summary>
+    private sealed class State(ImportOptions options, Func<JsonObject, SourceSpan, ImportedRecord> read, string conversationSchema, string functionSchema, ICollection<Diagnostic> diagnostics)
+    {
+        public Dictionary<string, CompiledFunction> Functions { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> Used { get; } = new(StringComparer.Ordinal);
+        public long Records, Imported;
+
+        private readonly Dictionary<string, (string Canonical, string Where)> _firstDefined = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _ids = new(StringComparer.Ordinal);
+        // A function's canonical form and compiled schema, once per distinct definition, in parallel with the records that list it.
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(string Canonical, (CompiledFunction?, string?) Compiled)>> _definitions = new(StringComparer.Ordinal);
+        private int _errors;
+
+        public void Process(InputRecord[] batch, ImportWriter writer)
+        {
+            var work = batch.Select(r => new Work(r)).ToArray();
+            Parallel.ForEach(work, Convert);
+            foreach (var w in work) Register(w);
+            Parallel.ForEach(work, Check);
+            foreach (var w in work) Finish(w, writer);
+        }
+
+        /// <summary>Parallel: the format's conversion, and the schemas of the record's functions.</summary>
+        private void Convert(Work w)
+        {
+            try { w.Converted = read(w.Record.Json, new SourceSpan(w.Record.File, w.Record.Line, w.Record.Column)); }
+            catch (RecordException e) { w.Problem = (e.Code, e.Message); return; }
+            foreach (var function in w.Converted.Functions)
+            {
+                // Most records repeat definitions seen before, written the same way: their text finds the canonical
+                // form and the compiled schema computed for the first of them.
+                var entry = _definitions.GetOrAdd(function.Name + "\n" + function.Parameters.ToJsonString(),
+                    _ => new Lazy<(string, (CompiledFunction?, string?))>(() => (Canonical(function), Compile(function, functionSchema))));
+                w.Functions.Add((function, entry.Value.Canonical, entry.Value.Compiled));
+            }
+            w.Id = Id(w.Converted.Id) ?? Hash(w.Record.Json);
+        }
+
+        /// <summary>In order: the record's functions against those seen before (one name, one schema).</summary>
+        private void Register(Work w)
+        {
+            if (w.Problem is not null) return;
+            foreach (var (function, canonical, compiled) in w.Functions)
+            {
+                if (_firstDefined.TryGetValue(function.Name, out var first))
+                {
+                    if (first.Canonical != canonical)
+                    {
+                        w.Problem = (ImportCodes.ConflictingFunction,
+                            $"the function '{function.Name}' is defined with other parameters here than by the record at {first.Where}: {canonical} here, {first.Canonical} there. Rename one of them or make them equal.");
+                        return;
+                    }
+                }
+                else
+                {
+                    var (result, error) = compiled;
+                    if (result is null) { w.Problem = (ImportCodes.RecordShape, error!); return; }
+                    Functions[function.Name] = result;
+                    _firstDefined[function.Name] = (canonical, w.Where);
+                }
+                if (!w.Offered.Contains(function.Name)) w.Offered.Add(function.Name);
+            }
+        }
+
+        /// <summary>Parallel: the conversation as its file's JSON, checked with the rules of <c>fctrain validate</c>.</summary>
+        private void Check(Work w)
+        {
+            if (w.Problem is not null) return;
+            var source = new SourceSpan(w.Record.File, w.Record.Line, w.Record.Column);
+            var conversation = new Conversation(w.Id, w.Offered, w.Converted!.Messages, source);
+            w.Json = DatasetJson.Conversation(conversation, conversationSchema);
+            if (JsonRecord.Parse(w.Record.File, JsonSerializer.SerializeToUtf8Bytes(w.Json, DatasetJson.Compact), 1, w.Rules) is var (jsonRecord, document))
+                using (document)
+                    ConversationRules.Check(conversation, jsonRecord, document.RootElement, Functions, functionsComplete: true, new HashSet<string>(), w.Rules);
+        }
+
+        /// <summary>In order: report, claim the id, write.</summary>
+        private void Finish(Work w, ImportWriter writer)
+        {
+            Records++;
+            if (w.Problem is var (code, message)) { Report(w.Record, code, message); return; }
+            bool failed = false;
+            foreach (var rule in w.Rules)
+            {
+                string mapped = rule.Severity == Severity.Warning ? rule.Code
+                    : rule.Code switch
+                    {
+                        DiagnosticCodes.CallNotOffered => ImportCodes.CallNotListed,
+                        DiagnosticCodes.InvalidArguments => ImportCodes.InvalidArguments,
+                        _ => ImportCodes.RuleViolation,
+                    };
+                string suffix = mapped == ImportCodes.RuleViolation ? $" ({rule.Code})" : "";
+                Report(w.Record, mapped, $"as conversation '{w.Id}': {rule.Message}{suffix}", rule.Severity);
+                failed |= rule.Severity == Severity.Error;
+            }
+            if (failed) return;
+            if (!_ids.TryAdd(w.Id, w.Where))
+            {
+                Report(w.Record, ImportCodes.DuplicateId, $"the id '{w.Id}' is already used by the record at {_ids[w.Id]}. Give each record its own id.");
+                return;
+            }
+            Imported++;
+            Used.UnionWith(w.Offered);
+            if (_errors == 0 || options.SkipInvalid) writer.Add(w.Id, w.Json!);
+        }
+
+        private void Report(InputRecord record, string code, string message, Severity severity = Severity.Error)
+        {
+            if (severity == Severity.Error) _errors++;
+            diagnostics.Add(new Diagnostic(record.File, record.Line, record.Column, severity, code,
+                (record.Line > 0 ? "" : $"{record.Where}: ") + message + (severity == Severity.Error && options.SkipInvalid ? " The record is skipped." : "")));
+        }
+    }
+
+    /// <summary>A function a record lists, compiled: its name and schema checked as fctrain requires; else why not.
+    /// Messages about calls to it name the file it is written to.</summary>
+    private static (CompiledFunction?, string?) Compile(FunctionDefinition function, string schemaPath)
+    {
+        string where = $"functions/{function.Name}.json";
         if (!FunctionName.IsMatch(function.Name))
-            return (ImportCodes.RecordShape, $"the function name '{function.Name}' is not an identifier (letters, digits and '_', at most 64 characters, not starting with a digit), as fctrain requires.");
+            return (null, $"the function name '{function.Name}' is not an identifier (letters, digits and '_', at most 64 characters, not starting with a digit), as fctrain requires.");
         if (function.Parameters["type"] is not JsonValue t || !t.TryGetValue(out string? type) || type != "object")
-            return (ImportCodes.RecordShape, $"the parameters of '{function.Name}' are not a JSON Schema with \"type\": \"object\".");
+            return (null, $"the parameters of '{function.Name}' are not a JSON Schema with \"type\": \"object\".");
         var definition = function.Description.Length > 0 ? function : function with { Description = function.Name };
-        var json = DatasetJson.Function(definition, schemaPath);
         var local = new List<Diagnostic>();
-        if (JsonRecord.Parse(where, JsonSerializer.SerializeToUtf8Bytes(json), 1, local) is not var (record, document))
-            return (ImportCodes.RecordShape, $"the function '{function.Name}' cannot be written as JSON.");
+        if (JsonRecord.Parse(where, JsonSerializer.SerializeToUtf8Bytes(DatasetJson.Function(definition, schemaPath)), 1, local) is not var (record, document))
+            return (null, $"the function '{function.Name}' cannot be written as JSON.");
         using (document)
         {
             var compiled = FunctionRules.Compile(definition, record, document.RootElement, clean: true, local);
-            if (local.Count > 0 || compiled.Arguments is null)
-                return (ImportCodes.RecordShape, $"the parameters of '{function.Name}' are not a valid JSON Schema: {string.Join("; ", local.Select(d => d.Message))}");
-            functions[function.Name] = compiled;
+            return local.Count > 0 || compiled.Arguments is null
+                ? (null, $"the parameters of '{function.Name}' are not a valid JSON Schema: {string.Join("; ", local.Select(d => d.Message))}")
+                : (compiled, null);
         }
-        firstDefined[function.Name] = (canonical, where);
-        added.Add(function.Name);
-        return (null, null);
     }
 
     private static string Canonical(FunctionDefinition function) =>

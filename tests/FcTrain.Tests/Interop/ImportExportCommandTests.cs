@@ -38,4 +38,14 @@ public class ImportExportCommandTests
 
         Assert.Equal(2, CliRunner.Run(TestPaths.RepoRoot, "export", "--format", "csv", "--out", "x").ExitCode);
     }
+
+    [Fact]
+    public void Every_import_code_is_documented()
+    {
+        string docs = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "diagnostics.md"));
+        var documented = System.Text.RegularExpressions.Regex.Matches(docs, @"^\| (FCT06\d\d) \|", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).Order();
+        var codes = typeof(FcTrain.Interop.ImportCodes).GetFields().Select(f => (string)f.GetValue(null)!).Order();
+        Assert.Equal(codes, documented);
+    }
 }
