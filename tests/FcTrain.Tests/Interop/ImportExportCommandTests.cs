@@ -40,6 +40,24 @@ public class ImportExportCommandTests
     }
 
     [Fact]
+    public void Export_tokenized_writes_the_rows_the_tokenizer_and_the_recipes()
+    {
+        using var workspace = new ImportWorkspace();
+        string dir = Path.Combine(workspace.Root, "tok");
+        var (code, stdout, stderr) = CliRunner.Run(TestPaths.RepoRoot, "export", "--format", "tokenized", "--out", dir, "datasets/weather");
+
+        Assert.True(code == 0, stdout + stderr);
+        foreach (string file in new[] { "train.jsonl", "eval.jsonl", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json", "train_trl.py", "accelerate.yaml", "axolotl.yaml" })
+        {
+            Assert.True(File.Exists(Path.Combine(dir, file)), file);
+            Assert.Contains($"/tok/{file}", stdout);
+        }
+        var row = System.Text.Json.Nodes.JsonNode.Parse(File.ReadLines(Path.Combine(dir, "train.jsonl")).First())!;
+        Assert.Equal(row["input_ids"]!.AsArray().Count, row["labels"]!.AsArray().Count);
+        Assert.Equal(2, (int)row["input_ids"]![0]!); // <bos>
+    }
+
+    [Fact]
     public void Every_import_code_is_documented()
     {
         string docs = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "diagnostics.md"));

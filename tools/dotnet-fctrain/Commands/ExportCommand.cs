@@ -8,7 +8,7 @@ namespace FcTrain.Cli.Commands;
 /// <summary>
 /// <c>fctrain export --format openai|hf|tokenized --out DIR [DATASET…]</c>: the datasets for other tools, one JSONL file
 /// per split (<c>train.jsonl</c>, <c>eval.jsonl</c>). <c>tokenized</c> uses the model's tokenizer (setting <c>model</c>),
-/// as <c>fctrain tokenize</c> does.
+/// as <c>fctrain tokenize</c> does, and writes beside the rows the tokenizer files and recipes for TRL and Axolotl (<see cref="TrainerRecipes"/>).
 /// </summary>
 internal static class ExportCommand
 {
@@ -28,14 +28,21 @@ internal static class ExportCommand
             foreach (var d in loaded.Diagnostics) Console.WriteLine(d);
             if (loaded.HasErrors) return ExitCodes.Errors;
 
-            var files = Exporter.Run(loaded.Datasets, Exporter.ParseFormat(parse.GetValue(format))!.Value, CommonOptions.FullPath(parse.GetValue(output))!,
-                mode => ModelSession.TokenizerFor(effective.Value, mode, Log));
+            string outDirectory = CommonOptions.FullPath(parse.GetValue(output))!;
+            Tokenization.GemmaTokenizer? tokenizer = null;
+            var files = Exporter.Run(loaded.Datasets, Exporter.ParseFormat(parse.GetValue(format))!.Value, outDirectory,
+                mode => tokenizer = ModelSession.TokenizerFor(effective.Value, mode, Log));
             foreach (var file in files)
-                Log($"wrote {Path.GetRelativePath(Environment.CurrentDirectory, file.Path).Replace('\\', '/')}: {file.Rows} {file.Split.ToString().ToLowerInvariant()} conversation(s)");
+                Log($"wrote {Shown(file.Path)}: {file.Rows} {file.Split.ToString().ToLowerInvariant()} conversation(s)");
+            if (tokenizer is not null)
+                foreach (string written in TrainerRecipes.Write(outDirectory, effective.Value, tokenizer, effective.Value.MaxSeqLength))
+                    Log($"wrote {Shown(written)}");
             return ExitCodes.Success;
         });
         return command;
     }
+
+    private static string Shown(string path) => Path.GetRelativePath(Environment.CurrentDirectory, path).Replace('\\', '/');
 
     private static void Log(string message) => Console.WriteLine($"fctrain export: {message}");
 }
