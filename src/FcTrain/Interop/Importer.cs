@@ -100,7 +100,8 @@ public static partial class Importer
         public long Records, Imported;
 
         private readonly Dictionary<string, (string Canonical, string Where)> _firstDefined = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, string> _ids = new(StringComparer.Ordinal);
+        // Each imported id and the record it came from (the file's name is shared, not copied): small per record.
+        private readonly Dictionary<string, (string File, int Line, int Column, long Row)> _ids = new(StringComparer.Ordinal);
         // A function's canonical form and compiled schema, once per distinct definition, in parallel with the records that list it.
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(string Canonical, (CompiledFunction?, string?) Compiled)>> _definitions = new(StringComparer.Ordinal);
         private int _errors;
@@ -188,9 +189,12 @@ public static partial class Importer
                 failed |= rule.Severity == Severity.Error;
             }
             if (failed) return;
-            if (!_ids.TryAdd(w.Id, w.Where))
+            var at = (w.Record.File, w.Record.Line, w.Record.Column, w.Record.Row);
+            if (!_ids.TryAdd(w.Id, at))
             {
-                Report(w.Record, ImportCodes.DuplicateId, $"the id '{w.Id}' is already used by the record at {_ids[w.Id]}. Give each record its own id.");
+                var first = _ids[w.Id];
+                string where = $"{first.File}({(first.Line > 0 ? $"{first.Line},{first.Column}" : $"row {first.Row}")})";
+                Report(w.Record, ImportCodes.DuplicateId, $"the id '{w.Id}' is already used by the record at {where}. Give each record its own id.");
                 return;
             }
             Imported++;

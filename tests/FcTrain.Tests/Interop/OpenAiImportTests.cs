@@ -76,6 +76,27 @@ public class OpenAiImportTests
     }
 
     [Fact]
+    public void Own_ids_are_kept_made_schema_safe_and_a_repeated_id_is_an_error_naming_the_first()
+    {
+        using var workspace = new ImportWorkspace();
+        const string Chat = """[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]""";
+        string input = workspace.Write("ids.json", $$$"""
+            [
+              {"id": "chat 1/a", "messages": {{{Chat}}}},
+              {"id": "chat 1/a", "messages": {{{Chat}}}}
+            ]
+            """);
+
+        var (summary, diagnostics, _) = workspace.Import(ImportFormat.OpenAi, true, input);
+
+        Assert.Equal("in/ids.json(3,3): error FCT0609: the id 'chat-1-a' is already used by the record at in/ids.json(2,3). Give each record its own id. The record is skipped.",
+            Assert.Single(diagnostics).ToString());
+        Assert.Equal(1, summary.Imported);
+        // No record lists a tool: the manifest's functions/*.json matches no file, which validate only warns about.
+        Assert.Equal("chat-1-a", Assert.Single(workspace.Load("FCT1003").Conversations).Conversation.Id);
+    }
+
+    [Fact]
     public void A_folder_that_is_not_an_earlier_import_is_not_overwritten()
     {
         using var workspace = new ImportWorkspace();
