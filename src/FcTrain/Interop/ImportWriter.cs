@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using FcTrain.IO;
 
@@ -18,7 +17,7 @@ internal sealed class ImportWriter : IDisposable
     public const int PartSize = 10_000;
 
     private readonly string _target, _staging;
-    private readonly List<(string Id, JsonObject Json)> _buffer = [];
+    private readonly List<(string Id, JsonObject Json, byte[] Line)> _buffer = [];
     private readonly MemoryStream _part = new();
     private int _partLines, _parts;
     private bool _jsonl;
@@ -31,22 +30,22 @@ internal sealed class ImportWriter : IDisposable
 
     public bool Jsonl => _jsonl;
 
-    public void Add(string id, JsonObject conversation)
+    /// <summary>Adds a conversation: its JSON, and the same as one compact line (<see cref="DatasetJson.Compact"/>).</summary>
+    public void Add(string id, JsonObject conversation, byte[] line)
     {
-        if (!_jsonl && _buffer.Count < JsonFileLimit) { _buffer.Add((id, conversation)); return; }
+        if (!_jsonl && _buffer.Count < JsonFileLimit) { _buffer.Add((id, conversation, line)); return; }
         if (!_jsonl)
         {
             _jsonl = true;
-            foreach (var (_, json) in _buffer) AppendLine(json);
+            foreach (var (_, _, buffered) in _buffer) AppendLine(buffered);
             _buffer.Clear();
         }
-        AppendLine(conversation);
+        AppendLine(line);
     }
 
-    private void AppendLine(JsonObject conversation)
+    private void AppendLine(byte[] line)
     {
-        using (var writer = new Utf8JsonWriter(_part, new JsonWriterOptions { Encoder = DatasetJson.Compact.Encoder }))
-            conversation.WriteTo(writer);
+        _part.Write(line);
         _part.WriteByte((byte)'\n');
         if (++_partLines == PartSize) FlushPart();
     }
@@ -63,7 +62,7 @@ internal sealed class ImportWriter : IDisposable
     public void Complete(IEnumerable<(string Name, JsonObject Json)> functions, JsonObject manifest)
     {
         FlushPart();
-        foreach (var (id, json) in _buffer)
+        foreach (var (id, json, _) in _buffer)
             AtomicFile.WriteAllText(Path.Combine(_staging, "conversations", $"{id}.json"), DatasetJson.FileText(json));
         foreach (var (name, json) in functions)
             AtomicFile.WriteAllText(Path.Combine(_staging, "functions", $"{name}.json"), DatasetJson.FileText(json));

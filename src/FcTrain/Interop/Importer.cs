@@ -76,7 +76,7 @@ public static partial class Importer
     }
 
     /// <summary>Records converted and checked together: in parallel where records are independent, in input order where they are not.</summary>
-    private const int BatchSize = 1024;
+    private const int BatchSize = 128;
 
     /// <summary>One record on its way through <see cref="State.Process"/>.</summary>
     private sealed class Work(InputRecord record)
@@ -88,6 +88,7 @@ public static partial class Importer
         public string Id = "";
         public List<string> Offered = [];
         public JsonObject? Json;
+        public byte[]? Bytes;   // Json as one compact line, as checked
         public List<Diagnostic> Rules = [];
         public string Where => $"{Record.File}({(Record.Line > 0 ? $"{Record.Line},{Record.Column}" : $"row {Record.Row}")})";
     }
@@ -164,7 +165,8 @@ public static partial class Importer
             var source = new SourceSpan(w.Record.File, w.Record.Line, w.Record.Column);
             var conversation = new Conversation(w.Id, w.Offered, w.Converted!.Messages, source);
             w.Json = DatasetJson.Conversation(conversation, conversationSchema);
-            if (JsonRecord.Parse(w.Record.File, JsonSerializer.SerializeToUtf8Bytes(w.Json, DatasetJson.Compact), 1, w.Rules) is var (jsonRecord, document))
+            w.Bytes = JsonSerializer.SerializeToUtf8Bytes(w.Json, DatasetJson.Compact);
+            if (JsonRecord.Parse(w.Record.File, w.Bytes, 1, w.Rules) is var (jsonRecord, document))
                 using (document)
                     ConversationRules.Check(conversation, jsonRecord, document.RootElement, Functions, functionsComplete: true, new HashSet<string>(), w.Rules);
         }
@@ -199,7 +201,7 @@ public static partial class Importer
             }
             Imported++;
             Used.UnionWith(w.Offered);
-            if (_errors == 0 || options.SkipInvalid) writer.Add(w.Id, w.Json!);
+            if (_errors == 0 || options.SkipInvalid) writer.Add(w.Id, w.Json!, w.Bytes!);
         }
 
         private void Report(InputRecord record, string code, string message, Severity severity = Severity.Error)
