@@ -62,10 +62,10 @@ internal sealed class ImportWriter : IDisposable
     public void Complete(IEnumerable<(string Name, JsonObject Json)> functions, JsonObject manifest)
     {
         FlushPart();
-        foreach (var (id, json, _) in _buffer)
-            AtomicFile.WriteAllText(Path.Combine(_staging, "conversations", $"{id}.json"), DatasetJson.FileText(json));
-        foreach (var (name, json) in functions)
-            AtomicFile.WriteAllText(Path.Combine(_staging, "functions", $"{name}.json"), DatasetJson.FileText(json));
+        // Many small files, each flushed to disk: written in parallel, the flushes overlap.
+        var files = _buffer.Select(b => (Path.Combine(_staging, "conversations", $"{b.Id}.json"), b.Json))
+            .Concat(functions.Select(f => (Path.Combine(_staging, "functions", $"{f.Name}.json"), f.Json)));
+        Parallel.ForEach(files, file => AtomicFile.WriteAllText(file.Item1, DatasetJson.FileText(file.Item2)));
         AtomicFile.WriteAllText(Path.Combine(_staging, "dataset.json"), DatasetJson.FileText(manifest));
 
         var written = new HashSet<string>(StringComparer.Ordinal);

@@ -90,7 +90,6 @@ public static partial class Importer
         public JsonObject? Json;
         public byte[]? Bytes;   // Json as one compact line, as checked
         public List<Diagnostic> Rules = [];
-        public string Where => $"{Record.File}({(Record.Line > 0 ? $"{Record.Line},{Record.Column}" : $"row {Record.Row}")})";
     }
 
     /// <summary>What an import has seen so far: the functions by name (first definition wins), the ids, the counts.</summary>
@@ -152,7 +151,7 @@ public static partial class Importer
                     var (result, error) = compiled;
                     if (result is null) { w.Problem = (ImportCodes.RecordShape, error!); return; }
                     Functions[function.Name] = result;
-                    _firstDefined[function.Name] = (canonical, w.Where);
+                    _firstDefined[function.Name] = (canonical, w.Record.Position);
                 }
                 if (!w.Offered.Contains(function.Name)) w.Offered.Add(function.Name);
             }
@@ -195,8 +194,8 @@ public static partial class Importer
             if (!_ids.TryAdd(w.Id, at))
             {
                 var first = _ids[w.Id];
-                string where = $"{first.File}({(first.Line > 0 ? $"{first.Line},{first.Column}" : $"row {first.Row}")})";
-                Report(w.Record, ImportCodes.DuplicateId, $"the id '{w.Id}' is already used by the record at {where}. Give each record its own id.");
+                Report(w.Record, ImportCodes.DuplicateId,
+                    $"the id '{w.Id}' is already used by the record at {InputRecord.Cite(first.File, first.Line, first.Column, first.Row)}. Give each record its own id.");
                 return;
             }
             Imported++;
