@@ -16,6 +16,8 @@ root.Subcommands.Add(MergeCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(SnapshotCommand.Create());
 root.Subcommands.Add(SettingsCommand.Create());
+root.Subcommands.Add(ImportCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)

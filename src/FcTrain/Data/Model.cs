@@ -25,6 +25,7 @@ public sealed record ToolCall(string? Id, string Name, JsonObject Arguments);
 /// System/user: <see cref="Content"/> is a string.
 /// Assistant: optional <see cref="Thinking"/>, optional text <see cref="Content"/>, optional <see cref="ToolCalls"/>.
 /// Tool: answers a call (by <see cref="ToolCallId"/>, else by <see cref="Name"/>); <see cref="Content"/> is JSON or a string.
+/// <see cref="Train"/> false (assistant only): the turn stays in the context but the loss does not train it (OpenAI's <c>weight: 0</c>).
 /// </summary>
 public sealed record Message(
     Role Role,
@@ -32,7 +33,8 @@ public sealed record Message(
     string? Thinking = null,
     IReadOnlyList<ToolCall>? ToolCalls = null,
     string? ToolCallId = null,
-    string? Name = null)
+    string? Name = null,
+    bool Train = true)
 {
     /// <summary>The content as text when it is a JSON string, else null.</summary>
     public string? Text => Content is JsonValue v && v.TryGetValue(out string? s) ? s : null;

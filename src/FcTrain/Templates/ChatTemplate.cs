@@ -31,8 +31,9 @@ public static class ChatTemplate
     private static readonly JsonObject PydanticFunctionCall = (JsonObject)JsonNode.Parse(
         """{"properties": {"arguments": {"title": "Arguments", "type": "object"}, "name": {"title": "Name", "type": "string"}}, "required": ["arguments", "name"], "title": "FunctionCall", "type": "object"}""")!;
 
-    /// <summary>A turn as HF sees it: the role string and the content (before <c>| trim</c>).</summary>
-    private sealed record Turn(string Role, List<Segment> Content, bool Assistant);
+    /// <summary>A turn as HF sees it: the role string and the content (before <c>| trim</c>). Train false: an assistant
+    /// turn marked <c>"train": false</c>, kept in the text, never trained.</summary>
+    private sealed record Turn(string Role, List<Segment> Content, bool Assistant, bool Train = true);
 
     /// <summary>
     /// Renders <paramref name="conversation"/>. <paramref name="functions"/> are the dataset's definitions (the
@@ -60,9 +61,9 @@ public static class ChatTemplate
         var segments = new List<Segment> { Segment.Token("<bos>", trainAll) };
         foreach (var turn in turns)
         {
-            bool trained = trainAll || turn.Assistant;
-            segments.Add(Segment.Token("<start_of_turn>", trainAll));
-            segments.Add(Segment.Plain(turn.Role + "\n", trainAll));
+            bool trained = turn.Train && (trainAll || turn.Assistant);
+            segments.Add(Segment.Token("<start_of_turn>", trainAll && turn.Train));
+            segments.Add(Segment.Plain(turn.Role + "\n", trainAll && turn.Train));
             segments.AddRange(Trim(turn.Content).Select(s => s with { Trained = trained }));
             segments.Add(Segment.Token("<end_of_turn>", trained));
             if (course) segments.Add(Segment.Token("<eos>", trained));
@@ -129,7 +130,7 @@ public static class ChatTemplate
                     break;
                 case Role.Assistant:
                     foreach (var call in message.ToolCalls ?? []) if (call.Id is not null) calls[call.Id] = call.Name;
-                    turns.Add(new Turn("model", AssistantContent(message, serialization), true));
+                    turns.Add(new Turn("model", AssistantContent(message, serialization), true, message.Train));
                     break;
                 case Role.Tool:
                     string name = message.Name ?? (message.ToolCallId is not null && calls.TryGetValue(message.ToolCallId, out var n) ? n

@@ -85,6 +85,7 @@ internal static class ConversationRules
         if (m.Role != Role.Assistant && m.ToolCalls is not null) Reject("tool_calls", "only the assistant calls functions. Move the calls to an assistant message.");
         if (m.Role != Role.Tool && m.ToolCallId is not null) Reject("tool_call_id", "it links a tool response to its call. Remove it, or make this a tool message.");
         if (m.Role != Role.Tool && m.Name is not null) Reject("name", "it names the function a tool response answers. Remove it, or make this a tool message.");
+        if (m.Role != Role.Assistant && !m.Train) Reject("train", "only assistant turns are trained. Remove it (the template's train_on decides for other roles).");
 
         if (m.Role == Role.Assistant && m.Content is not null && m.Text is null)
             diagnostics.Add(record.Error($"{at}/content", DiagnosticCodes.MessageShape,

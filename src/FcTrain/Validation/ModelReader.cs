@@ -55,7 +55,8 @@ internal static class ModelReader
                 JsonNode.Parse(c.GetProperty("arguments").GetRawText())!.AsObject())).ToList()
             : null,
         OptionalString(m, "tool_call_id"),
-        OptionalString(m, "name"));
+        OptionalString(m, "name"),
+        !m.TryGetProperty("train", out var train) || train.GetBoolean());
 
     private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
 

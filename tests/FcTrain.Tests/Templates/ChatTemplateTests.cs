@@ -76,6 +76,29 @@ public class ChatTemplateTests
         Assert.Contains("<start_of_turn>human\nb<end_of_turn><eos>\n", ChatTemplate.Text(ChatTemplate.Render(conversation, [], new TemplateOptions())));
     }
 
+    [Theory]
+    [InlineData("assistant")]
+    [InlineData("all")]
+    public void An_assistant_turn_marked_train_false_keeps_its_text_but_is_not_trained(string trainOn)
+    {
+        Message[] messages = [new(Role.User, "Hi"), new(Role.Assistant, "Hello!"), new(Role.User, "Bye"), new(Role.Assistant, "Goodbye.")];
+        var trained = new Conversation("c", [], messages, new SourceSpan("c.json"));
+        var context = trained with { Messages = [messages[0], messages[1] with { Train = false }, messages[2], messages[3]] };
+        var options = new TemplateOptions(TrainOn: trainOn);
+
+        var all = ChatTemplate.Render(trained, [], options);
+        var some = ChatTemplate.Render(context, [], options);
+
+        Assert.Equal(ChatTemplate.Text(all), ChatTemplate.Text(some));
+        string TrainedText(IEnumerable<Segment> segments) => string.Concat(segments.Where(s => s.Trained).Select(s => s.Text));
+        Assert.Contains("Hello!", TrainedText(all));
+        Assert.DoesNotContain("Hello!", TrainedText(some));
+        Assert.Contains("Goodbye.<end_of_turn><eos>", TrainedText(some));
+        // Only the first model turn's header, text and end tokens lose their training.
+        string untrainedTurn = "<start_of_turn>model\nHello!<end_of_turn><eos>";
+        Assert.Equal(TrainedText(all).Replace(trainOn == "all" ? untrainedTurn : "Hello!<end_of_turn><eos>", ""), TrainedText(some));
+    }
+
     [Fact]
     public void Unknown_options_and_functions_are_clear_errors()
     {

@@ -60,6 +60,13 @@ public sealed class ConversationRulesTests : IDisposable
             Answer));
 
     [Fact]
+    public void Only_assistant_turns_can_be_left_untrained()
+    {
+        Assert.Empty(Check(User, """{ "role": "assistant", "content": "Mild.", "train": false }"""));
+        Assert.Equal(["FCT0015 /messages/0/train"], Check("""{ "role": "user", "content": "Hi", "train": false }""", Answer));
+    }
+
+    [Fact]
     public void A_response_before_any_call_has_no_call() =>
         Assert.Equal(["FCT0012 /messages/1/tool_call_id"], Check(User, """{ "role": "tool", "tool_call_id": "call_1", "content": "12 C" }""", Answer));
 

@@ -18,7 +18,7 @@ public class ValidationFixtureTests
         { "FCT0004-schema-violation", [
             "conversations/c1.json(6,15): error FCT0004: /messages/0/role: Value should match one of the values specified by the enum: \"system\", \"user\", \"assistant\", \"tool\".",
             "conversations/c1.json(7,39): error FCT0004: /messages/1/content: Value is \"integer\" but should be \"object, array, string\"."] },
-        { "FCT0005-unknown-property", ["conversations/c1.json(6,23): error FCT0005: /messages/0/contnet: unknown property 'contnet' (did you mean 'content'?); allowed here: role, content, thinking, tool_calls, tool_call_id, name."] },
+        { "FCT0005-unknown-property", ["conversations/c1.json(6,23): error FCT0005: /messages/0/contnet: unknown property 'contnet' (did you mean 'content'?); allowed here: role, content, thinking, tool_calls, tool_call_id, name, train."] },
         { "FCT0006-wrong-schema", ["conversations/c1.json(2,14): error FCT0006: /$schema: names the schema '../../../../../../schemas/function.v1.schema.json'"] },
         { "FCT0007-duplicate-id", ["conversations/c2.json(3,9): error FCT0007: /id: conversation id 'c1' is already used by validation/FCT0007-duplicate-id/conversations/c1.json."] },
         { "FCT0007-duplicate-function", ["functions/weather_copy.json(3,11): error FCT0007: /name: function 'get_weather' is already defined in validation/FCT0007-duplicate-function/functions/get_weather.json."] },
