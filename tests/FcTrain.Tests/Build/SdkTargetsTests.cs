@@ -75,7 +75,7 @@ public sealed class SdkTargetsTests : IDisposable
         WriteProject("""<PropertyGroup><EnableDefaultFcTrainDatasetItems>false</EnableDefaultFcTrainDatasetItems></PropertyGroup>""");
         var none = Build();
         Assert.True(none.ExitCode == 0, none.Output);
-        Assert.Matches(new Regex(Regex.Escape(Project) + @" : warning FCT1004: no datasets"), none.Output);
+        Assert.Matches(new Regex(Regex.Escape(Project) + @" : warning FCT0502: no datasets"), none.Output);
         Assert.DoesNotContain("fctrain validate:", none.Output);
     }
 
