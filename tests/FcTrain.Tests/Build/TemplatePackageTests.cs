@@ -72,7 +72,15 @@ public sealed class TemplatePackageTests : IDisposable
         Assert.True(File.Exists(Path.Combine(adapter, "adapter_config.json")), train.Output);
         Assert.Contains("error FCT0402", train.Output);
 
-        // 6. The local tool.
+        // 6. The tool, installed from the package into a folder: TorchSharp loads (on Debian 12 only thanks to the
+        //    patched libLibTorchSharp.so the package carries).
+        string tools = Path.Combine(_work, "tools");
+        Ok(Run(_work, env, "tool", "install", "dotnet-fctrain", "--tool-path", tools, "--add-source", feed));
+        var score = RunExe(Path.Combine(tools, "fctrain"), _work, env, "score", "--model", "tiny", "--input-ids", "2,3");
+        Ok(score);
+        Assert.Contains("\"loss\":", score.Output);
+
+        // 7. The local tool.
         Ok(Run(repo, env, "tool", "restore"));
         var validate = Run(repo, env, "fctrain", "validate");
         Ok(validate);
@@ -81,9 +89,12 @@ public sealed class TemplatePackageTests : IDisposable
 
     private static void Ok((int ExitCode, string Output) result) => Assert.True(result.ExitCode == 0, result.Output);
 
-    private static (int ExitCode, string Output) Run(string directory, Dictionary<string, string>? env, params string[] args)
+    private static (int ExitCode, string Output) Run(string directory, Dictionary<string, string>? env, params string[] args) =>
+        RunExe("dotnet", directory, env, args);
+
+    private static (int ExitCode, string Output) RunExe(string exe, string directory, Dictionary<string, string>? env, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", args)
+        var start = new ProcessStartInfo(exe, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -97,6 +108,6 @@ public sealed class TemplatePackageTests : IDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         string output = process.StandardOutput.ReadToEnd() + stderr.Result;
         process.WaitForExit();
-        return (process.ExitCode, $"dotnet {string.Join(' ', args)} (exit {process.ExitCode}):\n{output}");
+        return (process.ExitCode, $"{exe} {string.Join(' ', args)} (exit {process.ExitCode}):\n{output}");
     }
 }
