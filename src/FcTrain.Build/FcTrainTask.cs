@@ -53,8 +53,24 @@ public sealed class FcTrainTask : ToolTask
     protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
     {
         // Canonical "file(line,col): error CODE: text" lines become errors/warnings with a location;
-        // everything else is a message. The tool's diagnostics paths are relative to RepoRoot.
-        Log.LogMessageFromText(singleLine, messageImportance);
+        // everything else is a message. The tool's diagnostics paths are relative to RepoRoot: they are made
+        // full here, so the build log (and CI annotations, which resolve relative paths against the project
+        // file's folder, not RepoRoot) name the file wherever the project file is.
+        Log.LogMessageFromText(WithFullPath(singleLine, RepoRoot), messageImportance);
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex CanonicalLine = new(
+        @"^(?<file>[^\s(][^(]*?)(?<rest>(?:\(\d+(?:,\d+)*\))?\s*:\s*(?:error|warning)\s+[A-Za-z]+\d+\s*:.*)$",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>A canonical diagnostic line with its relative file made full against <paramref name="root"/>; any other line as is.</summary>
+    internal static string WithFullPath(string line, string root)
+    {
+        var match = CanonicalLine.Match(line);
+        if (!match.Success || string.IsNullOrEmpty(root)) return line;
+        string file = match.Groups["file"].Value;
+        if (Path.IsPathRooted(file) || file.Contains("://", StringComparison.Ordinal)) return line;
+        return Path.GetFullPath(file, Path.GetFullPath(root)) + match.Groups["rest"].Value;
     }
 
     protected override bool HandleTaskExecutionErrors()

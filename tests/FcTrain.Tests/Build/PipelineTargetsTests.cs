@@ -93,7 +93,7 @@ public sealed class PipelineTargetsTests : IDisposable
         return (process.ExitCode, output);
     }
 
-    private static void CopyDirectory(string from, string to)
+    internal static void CopyDirectory(string from, string to)
     {
         foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
