@@ -23,12 +23,6 @@ public sealed class FcTrainTask : ToolTask
     /// <summary>Further arguments, one item each (options and their values).</summary>
     public ITaskItem[] Arguments { get; set; } = [];
 
-    /// <summary>When set, the tool writes its result there as one line: the path it produced.</summary>
-    public string? ResultFile { get; set; }
-
-    /// <summary>The path the command produced (an adapter folder, a shard folder…), read from <see cref="ResultFile"/>.</summary>
-    [Output] public string? Result { get; private set; }
-
     protected override string ToolName => "dotnet";
 
     protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
@@ -46,7 +40,6 @@ public sealed class FcTrainTask : ToolTask
         builder.AppendFileNameIfNotNull(ToolAssembly);
         builder.AppendTextUnquoted(" " + Command);
         foreach (ITaskItem argument in Arguments) builder.AppendSwitchIfNotNull("", argument.ItemSpec);
-        if (!string.IsNullOrEmpty(ResultFile)) builder.AppendSwitchIfNotNull("--result-file ", ResultFile);
         return builder.ToString();
     }
 
@@ -82,11 +75,5 @@ public sealed class FcTrainTask : ToolTask
         return false;
     }
 
-    public override bool Execute()
-    {
-        bool ok = base.Execute() && !Log.HasLoggedErrors;
-        if (ok && !string.IsNullOrEmpty(ResultFile) && File.Exists(ResultFile))
-            Result = File.ReadAllText(ResultFile).Trim();
-        return ok && !Log.HasLoggedErrors;
-    }
+    public override bool Execute() => base.Execute() && !Log.HasLoggedErrors;
 }

@@ -73,8 +73,6 @@ internal static class CommonOptions
 {
     public static Option<string?> Adapter() => new("--adapter") { Description = "A PEFT LoRA adapter folder to apply on the base model." };
 
-    public static Option<string?> ResultFile() => new("--result-file") { Description = "Write the produced path(s) there, one per line (for MSBuild)." };
-
     public static Argument<string[]> Datasets() =>
         new("datasets") { Description = "Dataset folders or files (default: every dataset under the workspace's datasets/).", Arity = ArgumentArity.ZeroOrMore };
 

@@ -32,7 +32,7 @@ public sealed class EvalSnapshotCommandTests : IDisposable
     private (int Code, string Output) Snapshot(bool accept = false)
     {
         var output = new StringWriter();
-        int code = SnapshotCommand.Run(_root, new EvalOptions { Split = Split.Train, Outputs = WriteGoldOutputs(Split.Train) }, accept, null, output);
+        int code = SnapshotCommand.Run(_root, new EvalOptions { Split = Split.Train, Outputs = WriteGoldOutputs(Split.Train) }, accept, output);
         return (code, output.ToString());
     }
 
@@ -40,7 +40,7 @@ public sealed class EvalSnapshotCommandTests : IDisposable
     public void Eval_PrintsTheTable_AndWritesJson()
     {
         var output = new StringWriter();
-        int code = EvalCommand.Run(_root, new EvalOptions { Outputs = WriteGoldOutputs(Split.Eval) }, "report.json", details: true, "result.txt", output);
+        int code = EvalCommand.Run(_root, new EvalOptions { Outputs = WriteGoldOutputs(Split.Eval) }, "report.json", details: true, output);
 
         Assert.Equal(ExitCodes.Success, code);
         string text = output.ToString();
@@ -48,7 +48,6 @@ public sealed class EvalSnapshotCommandTests : IDisposable
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_root, "report.json")))!;
         Assert.Equal("eval", (string)json["split"]!);
         Assert.Equal((int)json["total"]!["cases"]!, json["cases"]!.AsArray().Count);
-        Assert.Equal("report.json\n", File.ReadAllText(Path.Combine(_root, "result.txt")));
     }
 
     [Fact]
@@ -90,7 +89,7 @@ public sealed class EvalSnapshotCommandTests : IDisposable
         string file = Path.Combine(_root, "datasets/weather/conversations/weather-002.json");
         File.WriteAllText(file, File.ReadAllText(file).Replace("\"get_forecast\",\n          \"arguments\"", "\"get_forecastt\",\n          \"arguments\""));
         var output = new StringWriter();
-        int code = SnapshotCommand.Run(_root, new EvalOptions { Split = Split.Train, Outputs = "none.jsonl" }, false, null, output);
+        int code = SnapshotCommand.Run(_root, new EvalOptions { Split = Split.Train, Outputs = "none.jsonl" }, false, output);
         Assert.Equal(ExitCodes.Errors, code);
         Assert.Contains("datasets/weather/conversations/weather-002.json(", output.ToString());
         Assert.DoesNotContain("snapshot(s)", output.ToString());
@@ -99,10 +98,10 @@ public sealed class EvalSnapshotCommandTests : IDisposable
     [Fact]
     public void MissingOutputs_IsAUserError()
     {
-        var e = Assert.Throws<FcTrainException>(() => EvalCommand.Run(_root, new EvalOptions { Outputs = "missing.jsonl" }, null, false, null, new StringWriter()));
+        var e = Assert.Throws<FcTrainException>(() => EvalCommand.Run(_root, new EvalOptions { Outputs = "missing.jsonl" }, null, false, new StringWriter()));
         Assert.Equal("missing.jsonl: error FCT0404: the outputs file does not exist. Pass a JSONL file of {\"id\": …, \"output\": …} lines.", e.Diagnostic.ToString());
         File.WriteAllText(Path.Combine(_root, "bad.jsonl"), "{\"id\": \"x#1\", \"output\": \"\"}\n[1]\n");
-        e = Assert.Throws<FcTrainException>(() => EvalCommand.Run(_root, new EvalOptions { Outputs = "bad.jsonl" }, null, false, null, new StringWriter()));
+        e = Assert.Throws<FcTrainException>(() => EvalCommand.Run(_root, new EvalOptions { Outputs = "bad.jsonl" }, null, false, new StringWriter()));
         Assert.StartsWith("bad.jsonl(2,1): error FCT0404:", e.Diagnostic.ToString());
     }
 }

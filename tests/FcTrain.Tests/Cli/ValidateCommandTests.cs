@@ -7,20 +7,18 @@ namespace FcTrain.Tests.Cli;
 public class ValidateCommandTests
 {
     [Fact]
-    public void Clean_data_exits_0_with_a_summary_and_writes_the_result_file()
+    public void Clean_data_exits_0_with_a_summary()
     {
         using var workspace = new TestWorkspace();
         workspace.AddDataset("alpha", conversations: 5, eval: 2);
         workspace.AddDataset("beta", conversations: 3);
-        string resultFile = Path.Combine(workspace.Root, "result.txt");
         var output = new StringWriter();
 
-        int exit = ValidateCommand.Run(workspace.Root, [], resultFile, output);
+        int exit = ValidateCommand.Run(workspace.Root, [], output);
 
         Assert.True(exit == ExitCodes.Success, output.ToString());
         string summary = Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("fctrain validate: 2 dataset(s), 2 function(s), 8 valid conversation(s) (6 train, 2 eval); 0 error(s), 0 warning(s)", summary);
-        Assert.Equal("datasets/alpha\ndatasets/beta\n", File.ReadAllText(resultFile));
     }
 
     [Fact]
@@ -41,7 +39,7 @@ public class ValidateCommandTests
     public void Errors_exit_1_and_print_canonical_lines()
     {
         var output = new StringWriter();
-        int exit = ValidateCommand.Run(RepoPaths.TestData, ["validation/many-errors"], null, output);
+        int exit = ValidateCommand.Run(RepoPaths.TestData, ["validation/many-errors"], output);
 
         Assert.Equal(ExitCodes.Errors, exit);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -53,13 +51,13 @@ public class ValidateCommandTests
     [Fact]
     public void Warnings_alone_exit_0()
     {
-        int exit = ValidateCommand.Run(RepoPaths.TestData, ["validation/FCT1003-glob-matches-nothing"], null, new StringWriter());
+        int exit = ValidateCommand.Run(RepoPaths.TestData, ["validation/FCT1003-glob-matches-nothing"], new StringWriter());
 
         Assert.Equal(ExitCodes.Success, exit);
     }
 
     [Theory]
-    [InlineData(ExitCodes.Usage, "validate --result-file")]
+    [InlineData(ExitCodes.Usage, "validate --config")]
     [InlineData(ExitCodes.Usage, "no-such-command")]
     [InlineData(ExitCodes.Errors, "validate validation/FCT0014-role-order")]
     [InlineData(ExitCodes.Success, "validate validation/FCT1001-function-never-called")]

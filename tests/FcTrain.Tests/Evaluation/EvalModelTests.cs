@@ -54,6 +54,7 @@ public sealed class EvalModelTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void AdapterAtPeftInit_EqualsTheBaseModel_AndATrainedOneChangesTheLogits()
     {
         var baseline = Evaluate(adapter: null);

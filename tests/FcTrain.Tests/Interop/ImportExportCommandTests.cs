@@ -40,6 +40,7 @@ public class ImportExportCommandTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Export_tokenized_writes_the_rows_the_tokenizer_and_the_recipes()
     {
         using var workspace = new ImportWorkspace();

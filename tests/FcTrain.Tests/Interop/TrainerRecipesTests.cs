@@ -26,6 +26,7 @@ public class TrainerRecipesTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void The_recipes_parse_name_the_exported_files_and_the_tokenizer_gives_the_same_ids()
     {
         string dir = Directory.CreateTempSubdirectory("fctrain-recipes-").FullName;

@@ -7,6 +7,7 @@ public class GemmaTokenizerTests
     private static readonly GemmaTokenizer Gemma = GemmaTokenizer.Embedded();
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Ids_equal_hugging_face_on_the_whole_corpus()
     {
         var mismatches = new List<string>();

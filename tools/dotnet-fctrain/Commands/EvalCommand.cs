@@ -24,12 +24,12 @@ internal static class EvalCommand
         command.SetAction(parse =>
         {
             var (options, root) = o.Read(parse);
-            return Run(root, options, CommonOptions.FullPath(parse.GetValue(json)), parse.GetValue(details), CommonOptions.FullPath(parse.GetValue(o.ResultFile)), Console.Out);
+            return Run(root, options, CommonOptions.FullPath(parse.GetValue(json)), parse.GetValue(details), Console.Out);
         });
         return command;
     }
 
-    internal static int Run(string repoRoot, EvalOptions options, string? jsonFile, bool details, string? resultFile, TextWriter output)
+    internal static int Run(string repoRoot, EvalOptions options, string? jsonFile, bool details, TextWriter output)
     {
         var progress = new ProgressLines(output, inPlace: !details && output == Console.Out && !Console.IsOutputRedirected);
         var (report, _, diagnostics) = EvalSession.Run(repoRoot, options, progress.Write);
@@ -49,7 +49,6 @@ internal static class EvalCommand
             AtomicFile.WriteAllText(path, report.ToJson(details).ToJsonString(Indented) + "\n");
             output.WriteLine($"fctrain eval: wrote {jsonFile}");
         }
-        if (resultFile is not null) AtomicFile.WriteAllText(Path.GetFullPath(resultFile, repoRoot), (jsonFile ?? "") + "\n");
         return ExitCodes.Success;
     }
 
@@ -73,14 +72,13 @@ internal sealed class EvalCommandOptions(string defaultSplit)
     public readonly Option<string?> Adapter = CommonOptions.Adapter();
     public readonly Option<string> Split = new("--split") { Description = "Which split's assistant turns to evaluate.", DefaultValueFactory = _ => defaultSplit };
     public readonly Option<string?> Outputs = new("--outputs") { Description = "Score recorded model turns (JSONL of {\"id\", \"output\"}) instead of generating." };
-    public readonly Option<string?> ResultFile = CommonOptions.ResultFile();
     private SettingsOptions? _settings;
 
     public void AddTo(Command command)
     {
         Split.AcceptOnlyFromAmong("eval", "train");
         command.Arguments.Add(Paths);
-        foreach (Option option in new Option[] { Adapter, Split, Outputs, ResultFile }) command.Options.Add(option);
+        foreach (Option option in new Option[] { Adapter, Split, Outputs }) command.Options.Add(option);
         _settings = new SettingsOptions(command, [.. SettingsOptions.ModelKeys, "eval.maxNewTokens"]);
     }
 

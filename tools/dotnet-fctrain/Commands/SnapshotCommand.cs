@@ -25,12 +25,12 @@ internal static class SnapshotCommand
         command.SetAction(parse =>
         {
             var (options, root) = o.Read(parse);
-            return Run(root, options, parse.GetValue(accept), CommonOptions.FullPath(parse.GetValue(o.ResultFile)), Console.Out);
+            return Run(root, options, parse.GetValue(accept), Console.Out);
         });
         return command;
     }
 
-    internal static int Run(string repoRoot, EvalOptions options, bool accept, string? resultFile, TextWriter output)
+    internal static int Run(string repoRoot, EvalOptions options, bool accept, TextWriter output)
     {
         var progress = new ProgressLines(output, inPlace: output == Console.Out && !Console.IsOutputRedirected);
         var (report, datasets, diagnostics) = EvalSession.Run(repoRoot, options, progress.Write);
@@ -71,8 +71,6 @@ internal static class SnapshotCommand
             output.WriteLine($"fctrain snapshot: smallest greedy logit margin {smallest.MinMargin:0.000} ({smallest.Case.Id}).");
         var total = report.Total;
         output.WriteLine($"fctrain snapshot: {outcomes.Count} snapshot(s), {failed} failed; {total.Accuracy.Count}/{total.Cases} case(s) match the gold turns.");
-        if (resultFile is not null)
-            AtomicFile.WriteAllText(Path.GetFullPath(resultFile, repoRoot), string.Concat(outcomes.Select(r => settings.Display(r.VerifiedPath) + "\n")));
         return failed > 0 ? ExitCodes.Errors : ExitCodes.Success;
     }
 

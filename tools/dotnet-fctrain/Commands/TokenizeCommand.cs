@@ -20,9 +20,8 @@ internal static class TokenizeCommand
         var trainOn = new Option<string?>("--train-on") { Description = "assistant (model turns) or all (default: each dataset's template.train_on)." };
         trainOn.AcceptOnlyFromAmong("assistant", "all");
         var tokenizer = new Option<string?>("--tokenizer") { Description = "A model folder whose tokenizer.json to use instead of the model's." };
-        var resultFile = CommonOptions.ResultFile();
         var lockTimeout = LockOption.Create();
-        var command = new Command("tokenize", "Render, tokenize and pack datasets into training shards.") { paths, truncate, trainOn, tokenizer, resultFile, lockTimeout };
+        var command = new Command("tokenize", "Render, tokenize and pack datasets into training shards.") { paths, truncate, trainOn, tokenizer, lockTimeout };
         var settingsOptions = new SettingsOptions(command, "shards", "train.maxSeqLength", "model");
         command.SetAction(parse =>
         {
@@ -58,7 +57,6 @@ internal static class TokenizeCommand
             }
             string shown = Path.GetRelativePath(root, result.ManifestPath).Replace('\\', '/');
             Console.WriteLine($"fctrain tokenize: wrote {(shown.StartsWith("../", StringComparison.Ordinal) ? result.ManifestPath : shown)}");
-            if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(Path.GetFullPath(file), result.ManifestPath + Environment.NewLine);
             return ExitCodes.Success;
         });
         return command;

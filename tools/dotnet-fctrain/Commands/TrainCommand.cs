@@ -18,9 +18,8 @@ internal static class TrainCommand
     public static Command Create()
     {
         var resume = new Option<bool>("--resume") { Description = "Continue the latest run under the output root from its last checkpoint." };
-        var resultFile = CommonOptions.ResultFile();
         var lockTimeout = LockOption.Create();
-        var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.") { resume, resultFile, lockTimeout };
+        var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.") { resume, lockTimeout };
         var settingsOptions = new SettingsOptions(command, [.. SettingsTable.All.Where(s => s.Key != "eval.maxNewTokens").Select(s => s.Key)]);
         command.SetAction(parse =>
         {
@@ -50,7 +49,6 @@ internal static class TrainCommand
                 var model = Gemma2Trainable.Attach(session, options.Lora, options.InitAdapter, options.Seed);
                 var result = new Trainer(options, model, data, Console.Out).Run(stop.Token);
                 if (result.Interrupted) return ExitCodes.Interrupted;
-                if (parse.GetValue(resultFile) is { } file) AtomicFile.WriteAllText(file, Path.GetFullPath(result.AdapterDirectory) + "\n");
                 return ExitCodes.Success;
             }
             catch (ExternalException e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)

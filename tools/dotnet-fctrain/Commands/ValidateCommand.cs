@@ -11,8 +11,7 @@ internal static class ValidateCommand
     public static Command Create()
     {
         var paths = CommonOptions.Datasets();
-        var resultFile = CommonOptions.ResultFile();
-        var command = new Command("validate", "Validate datasets (and the workspace's fctrain.json) against the schemas and the rules of the data model.") { paths, resultFile };
+        var command = new Command("validate", "Validate datasets (and the workspace's fctrain.json) against the schemas and the rules of the data model.") { paths };
         var settingsOptions = new SettingsOptions(command);
         command.SetAction(parse =>
         {
@@ -26,14 +25,14 @@ internal static class ValidateCommand
                 foreach (var diagnostic in e.Diagnostics) Console.Out.WriteLine(diagnostic);
                 settingsErrors = e.Diagnostics.Count;
             }
-            int code = Run(root, datasets, CommonOptions.FullPath(parse.GetValue(resultFile)), Console.Out);
+            int code = Run(root, datasets, Console.Out);
             return settingsErrors > 0 ? ExitCodes.Errors : code;
         });
         return command;
     }
 
     /// <summary>Validates from <paramref name="repoRoot"/> (the working directory when run by MSBuild); returns the exit code.</summary>
-    internal static int Run(string repoRoot, IReadOnlyList<string> paths, string? resultFile, TextWriter output)
+    internal static int Run(string repoRoot, IReadOnlyList<string> paths, TextWriter output)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         var result = DatasetLoader.Load(repoRoot, paths);
@@ -47,8 +46,6 @@ internal static class ValidateCommand
             + $"{result.ConversationCount} valid conversation(s) ({result.ConversationCount - eval} train, {eval} eval); "
             + $"{errors} error(s), {warnings} warning(s) in {started.Elapsed.TotalSeconds:0.00} s.");
 
-        if (resultFile is not null)
-            AtomicFile.WriteAllText(Path.GetFullPath(resultFile, repoRoot), string.Concat(result.Datasets.Select(d => d.Directory + "\n")));
         return errors > 0 ? ExitCodes.Errors : ExitCodes.Success;
     }
 }
