@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace FcTrain.Tests.Build;
@@ -78,20 +77,8 @@ public sealed class PipelineTargetsTests : IDisposable
     private string AConversationFile() =>
         Directory.EnumerateFiles(Path.Combine(_repo, "datasets/travel/conversations"), "*.json").Order().First();
 
-    private (int ExitCode, string Output) MsBuild(params string[] properties)
-    {
-        var start = new ProcessStartInfo("dotnet", ["msbuild", Path.Combine(_repo, "probe.proj"), "-t:Build", "-v:n", "-nologo", "-nodeReuse:false", "-tl:off", .. properties])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _repo,
-        };
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd() + stderr.Result;
-        process.WaitForExit();
-        return (process.ExitCode, output);
-    }
+    private (int ExitCode, string Output) MsBuild(params string[] properties) =>
+        CliRunner.Dotnet(_repo, ["msbuild", Path.Combine(_repo, "probe.proj"), "-t:Build", .. properties]);
 
     internal static void CopyDirectory(string from, string to)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace FcTrain.Tests.Build;
@@ -79,18 +78,5 @@ public sealed class SdkTargetsTests : IDisposable
         Assert.DoesNotContain("fctrain validate:", none.Output);
     }
 
-    private (int ExitCode, string Output) Build()
-    {
-        var start = new ProcessStartInfo("dotnet", ["build", Project, "-v:n", "-nologo", "-nodeReuse:false", "-tl:off"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _repo,
-        };
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd() + stderr.Result;
-        process.WaitForExit();
-        return (process.ExitCode, output);
-    }
+    private (int ExitCode, string Output) Build() => CliRunner.Dotnet(_repo, "build", Project);
 }
