@@ -22,7 +22,13 @@ public sealed class TemplatePackageTests : IDisposable
     public void A_repository_from_the_template_builds_fails_on_bad_data_trains_and_runs_the_tool()
     {
         string feed = Path.Combine(_work, "feed"), hive = Path.Combine(_work, "hive"), repo = Path.Combine(_work, "my-datasets");
-        var env = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_work, "packages") };
+        // A throwaway package folder and CLI home: the local-tool resolver cache (~/.dotnet/toolResolverCache) is per
+        // user, and an entry left by another run would point `dotnet fctrain` at a package folder that is gone.
+        var env = new Dictionary<string, string>
+        {
+            ["NUGET_PACKAGES"] = Path.Combine(_work, "packages"),
+            ["DOTNET_CLI_HOME"] = Path.Combine(_work, "cli-home"),
+        };
 
         // 1. The packages, packed as the README says, but project by project (the test project itself is not rebuilt).
         foreach (string project in new[] { "tools/dotnet-fctrain/dotnet-fctrain.csproj", "src/FcTrain.Sdk/FcTrain.Sdk.csproj", "src/FcTrain.Templates/FcTrain.Templates.csproj" })
