@@ -5,6 +5,7 @@ using FcTrain.Diagnostics;
 
 var root = new RootCommand("fctrain: fine-tune Gemma-2 for function calling with LoRA, dataset as code.");
 root.Subcommands.Add(ValidateCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(RenderCommand.Create());
 root.Subcommands.Add(TokensCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());

@@ -26,6 +26,18 @@ public static partial class ModelResolver
         return new(spec, downloaded.Folder, downloaded.Revision);
     }
 
+    /// <summary>
+    /// The folder whose <c>tokenizer.json</c> the model <paramref name="spec"/> uses, when it is on this machine already,
+    /// without materializing weights or downloading anything; null means the embedded Gemma tokenizer (the tiny model's,
+    /// and the vocabulary every Gemma-2 model shares), also for a Hub model not downloaded yet.
+    /// </summary>
+    public static string? LocalTokenizerFolder(string spec)
+    {
+        if (spec == TinyModel.Name) return null;
+        if (Directory.Exists(spec)) return Path.GetFullPath(spec);
+        return HubId().IsMatch(spec) ? new HubCache(HubCache.DefaultRoot()).Find(spec, "main")?.Folder : null;
+    }
+
     [GeneratedRegex(@"^[A-Za-z0-9][\w.-]*/[\w.-]+$")]
     private static partial Regex HubId();
 }

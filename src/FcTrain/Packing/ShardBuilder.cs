@@ -29,6 +29,9 @@ public sealed record SplitStats(int Conversations, int Rows, long Tokens, long T
 
 public sealed record TokenizeResult(string ManifestPath, SplitStats Train, SplitStats Eval);
 
+/// <summary>A conversation of a dataset as training sees it: its split and its ids and labels (null when it cannot be rendered).</summary>
+public sealed record EncodedConversation(Dataset Dataset, Conversation Conversation, Split Split, TokenizedConversation? Tokens);
+
 /// <summary>
 /// Datasets → rendered conversations → ids and labels → packed rows → <c>train.safetensors</c>,
 /// <c>eval.safetensors</c> and <c>manifest.json</c> (written last: its presence means the shards are complete).
@@ -50,23 +53,12 @@ public static class ShardBuilder
         var toolTokens = ToolTokens.ParseMode(mode);
         var tokenizer = settings.TokenizerFolder is null ? GemmaTokenizer.Embedded(toolTokens) : GemmaTokenizer.ForModel(null, settings.TokenizerFolder, toolTokens);
 
-        var work = datasets.SelectMany(d => d.Conversations.Select(c => (Dataset: d, c.Conversation, c.Split))).ToList();
-        var encoded = work.AsParallel().AsOrdered().Select(w =>
-        {
-            var options = settings.TrainOn is null ? w.Dataset.Manifest.Template : w.Dataset.Manifest.Template with { TrainOn = settings.TrainOn };
-            try
-            {
-                var segments = ChatTemplate.Render(w.Conversation, w.Dataset.Functions, options);
-                return (w.Split, Encoded: TokenizedConversation.From(w.Conversation.Id, segments, tokenizer, w.Conversation.Source), Error: (Diagnostic?)null);
-            }
-            catch (FcTrainException e) { return (w.Split, Encoded: (TokenizedConversation?)null, Error: e.Diagnostic); }
-        }).ToList();
-        diagnostics.AddRange(encoded.Where(e => e.Error is not null).Select(e => e.Error!).Distinct());
+        var encoded = Encode(datasets, tokenizer, settings.TrainOn, diagnostics);
 
         var splits = new Dictionary<Split, (List<PackedRow> Rows, SplitStats Stats)>();
         foreach (var split in new[] { Split.Train, Split.Eval })
         {
-            var conversations = encoded.Where(e => e.Split == split && e.Encoded is not null).Select(e => e.Encoded!).ToList();
+            var conversations = encoded.Where(e => e.Split == split && e.Tokens is not null).Select(e => e.Tokens!).ToList();
             var rows = Packer.Pack(conversations, settings.MaxSeqLength, settings.Truncate, diagnostics);
             var longest = conversations.OrderByDescending(c => c.Length).FirstOrDefault();
             splits[split] = (rows, new SplitStats(conversations.Count, rows.Count, rows.Sum(r => (long)r.InputIds.Length),
@@ -93,6 +85,28 @@ public static class ShardBuilder
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Every conversation of <paramref name="datasets"/> rendered with its dataset's template (<paramref name="trainOn"/>
+    /// overriding <c>train_on</c>) and encoded with <paramref name="tokenizer"/>, in dataset and file order, as training
+    /// sees it before packing. A conversation the template cannot render has no tokens; its error goes to <paramref name="diagnostics"/>.
+    /// </summary>
+    public static IReadOnlyList<EncodedConversation> Encode(IReadOnlyList<Dataset> datasets, GemmaTokenizer tokenizer, string? trainOn, List<Diagnostic> diagnostics)
+    {
+        var work = datasets.SelectMany(d => d.Conversations.Select(c => (Dataset: d, c.Conversation, c.Split))).ToList();
+        var encoded = work.AsParallel().AsOrdered().Select(w =>
+        {
+            var options = trainOn is null ? w.Dataset.Manifest.Template : w.Dataset.Manifest.Template with { TrainOn = trainOn };
+            try
+            {
+                var segments = ChatTemplate.Render(w.Conversation, w.Dataset.Functions, options);
+                return (Encoded: new EncodedConversation(w.Dataset, w.Conversation, w.Split, TokenizedConversation.From(w.Conversation.Id, segments, tokenizer, w.Conversation.Source)), Error: (Diagnostic?)null);
+            }
+            catch (FcTrainException e) { return (Encoded: new EncodedConversation(w.Dataset, w.Conversation, w.Split, null), Error: e.Diagnostic); }
+        }).ToList();
+        diagnostics.AddRange(encoded.Where(e => e.Error is not null).Select(e => e.Error!).Distinct());
+        return encoded.Select(e => e.Encoded).ToList();
     }
 
     static TokenizeResult Write(string repoRoot, IReadOnlyList<Dataset> datasets, TokenizeSettings settings, GemmaTokenizer tokenizer,

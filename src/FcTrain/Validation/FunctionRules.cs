@@ -46,13 +46,16 @@ internal static class FunctionRules
         return new CompiledFunction(function, record, schema, parameters, guard, clean && schema is not null);
     }
 
+    /// <summary>Compiles <c>parameters</c> in a registry of its own: functions may reuse <c>$id</c> or <c>$defs</c> names
+    /// without clashing. It knows the repository's schemas and fetches nothing.</summary>
+    internal static JsonSchema BuildSchema(JsonElement parameters) =>
+        JsonSchema.Build(parameters, new BuildOptions { SchemaRegistry = DataSchemas.V1.LocalRegistry() });
+
     private static JsonSchema? Build(JsonElement parameters, JsonRecord record, ICollection<Diagnostic> diagnostics)
     {
         try
         {
-            // A registry of its own: functions may reuse $id or $defs names without clashing. It knows the
-            // repository's schemas and fetches nothing.
-            return JsonSchema.Build(parameters, new BuildOptions { SchemaRegistry = DataSchemas.V1.LocalRegistry() });
+            return BuildSchema(parameters);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
