@@ -78,5 +78,34 @@ public sealed class SdkTargetsTests : IDisposable
         Assert.DoesNotContain("fctrain validate:", none.Output);
     }
 
-    private (int ExitCode, string Output) Build() => CliRunner.Dotnet(_repo, "build", Project);
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void FcTrainBase_checks_versions_in_the_build_with_problem_matcher_lines()
+    {
+        foreach (string[] args in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@fctrain.local", "commit", "-q", "-m", "base"] })
+            Assert.Equal(0, CliRunner.RunProgram("git", args, _repo).ExitCode);
+        string conversations = Path.Combine(_repo, "datasets/weather/conversations");
+        string copy = File.ReadAllText(Directory.EnumerateFiles(conversations, "*.json").Order().First());
+        File.WriteAllText(Path.Combine(conversations, "weather-900.json"), System.Text.RegularExpressions.Regex.Replace(copy, "\"id\": \"[^\"]+\"", "\"id\": \"weather-900\""));
+
+        var plain = Build();
+        var versioned = Build("-p:FcTrainBase=main");
+        var unknown = Build("-p:FcTrainBase=no-such-branch");
+
+        Assert.True(plain.ExitCode == 0, plain.Output);
+        Assert.NotEqual(0, versioned.ExitCode);
+        // MSBuild prints each error twice (where it happens, then in the summary): one line, one annotation.
+        var m = Assert.Single(versioned.Output.Split('\n').Select(l => ProblemMatcher.Match(l.TrimEnd('\r')))
+            .Where(x => x.Success && x.Groups[5].Value == "FCT0703").DistinctBy(x => (x.Groups[1].Value, x.Groups[2].Value, x.Groups[3].Value, x.Groups[6].Value)));
+        string manifest = Path.Combine(_repo, "datasets/weather/dataset.json");
+        var lines = File.ReadAllLines(manifest);
+        int line = Array.FindIndex(lines, l => l.Contains("\"version\"", StringComparison.Ordinal));
+        Assert.Equal(manifest, Path.GetFullPath(m.Groups[1].Value, Path.GetDirectoryName(Project)!));
+        Assert.Equal(((line + 1).ToString(), (lines[line].IndexOf("\"1.0.0\"", StringComparison.Ordinal) + 1).ToString()), (m.Groups[2].Value, m.Groups[3].Value));
+        Assert.Equal(("error", Project), (m.Groups[4].Value, m.Groups[7].Value));
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("FCT0706", unknown.Output);
+    }
+
+    private (int ExitCode, string Output) Build(params string[] properties) => CliRunner.Dotnet(_repo, ["build", Project, .. properties]);
 }

@@ -91,6 +91,15 @@ public sealed class TemplatePackageTests : IDisposable
         var validate = Run(repo, env, "fctrain", "validate");
         Ok(validate);
         Assert.Contains("0 error(s)", validate.Output);
+
+        // 8. The workflow's job summary, in a git repository: fctrain report against the base branch.
+        foreach (string[] git in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@fctrain.local", "commit", "-q", "-m", "base"] })
+            Ok(RunExe("git", repo, env, git));
+        string summary = Path.Combine(_work, "summary.md");
+        var report = Run(repo, env, "fctrain", "report", "--base", "main", "--markdown", summary);
+        Ok(report);
+        Assert.Contains("No change (version", report.Output);
+        Assert.Contains("| sample |", File.ReadAllText(summary));
     }
 
     private static void Ok((int ExitCode, string Output) result) => Assert.True(result.ExitCode == 0, result.Output);
