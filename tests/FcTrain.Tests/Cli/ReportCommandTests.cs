@@ -49,6 +49,23 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Data_with_errors_is_reported_with_its_canonical_lines_and_exit_1()
+    {
+        _repo.WriteConversation("c-simple", ["get_weather"], GitDatasetRepository.Calls(("get_weather", """{ "city": 7 }""")));
+        _repo.Write($"{GitDatasetRepository.Dataset}/conversations/broken.json", "{ \"id\": ");
+
+        var (exit, stdout, stderr) = CliRunner.Run(_repo.Root, "report", "--base", "main");
+
+        Assert.True(exit == ExitCodes.Errors, stdout + stderr);
+        Assert.DoesNotContain("FCT9999", stdout + stderr);
+        Assert.Matches(@"(?m)^datasets/d/conversations/c-simple\.json\(\d+,\d+\): error FCT0010: ", stdout);
+        Assert.Matches(@"(?m)^datasets/d/conversations/broken\.json\(\d+,\d+\): error FCT0001: ", stdout);
+        // c-simple fails validation now: a changed conversation, not a removed one.
+        Assert.Contains("conversations changed (1): c-simple", stdout);
+        Assert.DoesNotContain("conversations removed", stdout);
+    }
+
+    [Fact]
     public void An_unknown_revision_is_a_usage_error()
     {
         var (exit, stdout, stderr) = CliRunner.Run(_repo.Root, "validate", "--base", "origin/no-such-branch");
