@@ -102,6 +102,7 @@ public sealed class GitRepository
         foreach (string arg in args) start.ArgumentList.Add(arg);
         start.Environment["GIT_TERMINAL_PROMPT"] = "0";
         start.Environment["LC_ALL"] = "C";
+        start.Environment["GIT_LITERAL_PATHSPECS"] = "1";   // a folder name is a path, never a pattern
         Process process;
         try { process = Process.Start(start)!; }
         catch (Win32Exception e)

@@ -195,6 +195,20 @@ public sealed class DataReportTests : IDisposable
     }
 
     [Fact]
+    public void A_workspace_inside_the_repository_compares_its_own_folder()
+    {
+        using var repo = new GitDatasetRepository(subfolder: "teams/weather data");
+        repo.WriteConversation("c-new", ["get_time"], GitDatasetRepository.Calls(("get_time", """{ "zone": "Asia/Tokyo" }""")));
+        var loaded = DatasetLoader.Load(repo.Root, []);
+
+        var report = DataReport.Create(repo.Root, loaded, "tiny", BaseRevision.Load(repo.Root, "main", [], loaded.Datasets));
+
+        Assert.Equal(["c-new"], Assert.Single(report.Datasets).Changes!.ConversationsAdded);
+        var diagnostic = Assert.Single(report.Diagnostics);
+        Assert.Equal(("datasets/d/dataset.json", VersionRules.VersionNotRaised), (diagnostic.File, diagnostic.Code));
+    }
+
+    [Fact]
     public void Versions_order_by_semver_precedence()
     {
         string[] ordered = ["0.9.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0", "1.0.1", "1.10.0", "2.0.0"];

@@ -5,16 +5,23 @@ namespace FcTrain.Tests.Reporting;
 /// <summary>
 /// A real git repository in a temporary folder holding one small dataset, <c>datasets/d</c>, built so that each
 /// category has known conversations: two functions, <c>get_weather(city, units?)</c> and <c>get_time(zone)</c>,
-/// and five conversations (two held out). Tests edit files and commit with <see cref="Commit"/>.
+/// and five conversations (two held out). Tests edit files and commit with <see cref="Commit"/>. The workspace is the
+/// repository's root, or a folder inside it (<paramref name="subfolder"/>), as in a monorepo.
 /// </summary>
 internal sealed class GitDatasetRepository : IDisposable
 {
     public const string Dataset = "datasets/d";
 
-    public string Root { get; } = Directory.CreateTempSubdirectory("fctrain-git-").FullName;
+    /// <summary>The workspace (where fctrain.json is).</summary>
+    public string Root { get; }
 
-    public GitDatasetRepository()
+    /// <summary>The git repository's root.</summary>
+    public string GitRoot { get; } = Directory.CreateTempSubdirectory("fctrain-git-").FullName;
+
+    public GitDatasetRepository(string subfolder = "")
     {
+        Root = Path.Combine(GitRoot, subfolder);
+        Directory.CreateDirectory(Root);
         Git("init", "-q", "-b", "main");
         File.WriteAllText(Path.Combine(Root, "fctrain.json"), "{}\n");
         WriteManifest("1.0.0");
@@ -108,7 +115,7 @@ internal sealed class GitDatasetRepository : IDisposable
 
     public string Git(params string[] args)
     {
-        var (exit, stdout, stderr) = CliRunner.RunProgram("git", args, Root);
+        var (exit, stdout, stderr) = CliRunner.RunProgram("git", args, GitRoot);
         if (exit != 0) throw new InvalidOperationException($"git {string.Join(' ', args)}: {stderr}");
         return stdout.Trim();
     }
@@ -123,7 +130,7 @@ internal sealed class GitDatasetRepository : IDisposable
 
     public void Dispose()
     {
-        try { Directory.Delete(Root, recursive: true); }
+        try { Directory.Delete(GitRoot, recursive: true); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
