@@ -15,7 +15,6 @@ namespace FcTrain.Serving;
 /// </summary>
 public static class ServingFiles
 {
-    public const string ToolTokensDisagree = "FCT0616";
     public const string ChatTemplateFile = "chat_template.jinja";
 
     /// <param name="directory">The merged model folder (config.json and weights already written).</param>
@@ -28,7 +27,7 @@ public static class ServingFiles
         string jinja = ServingTemplate.Jinja(options, where);
         var mode = ToolTokens.ParseMode(options.ToolTokens, where);
         if (tokenizer.ToolTokens != mode)
-            throw FcTrainException.Error(ToolTokensDisagree,
+            throw FcTrainException.Error(ServingCodes.ToolTokensDisagree,
                 $"the datasets use template.tool_tokens '{options.ToolTokens}', but the adapter's tokenizer ({tokenizer.Source}) holds the tool markup as '{ToolTokens.Name(tokenizer.ToolTokens)}' tokens. Name the datasets the adapter was trained on.",
                 where);
         string ggufFile = GgufFile(directory);

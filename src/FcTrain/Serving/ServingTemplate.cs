@@ -15,9 +15,6 @@ namespace FcTrain.Serving;
 /// </summary>
 public static class ServingTemplate
 {
-    public const string HermesNotExpressible = "FCT0614";
-    public const string TemplatesDisagree = "FCT0615";
-
     private const string TemplateNamePlaceholder = "@TEMPLATE_NAME@";
 
     /// <summary>
@@ -79,7 +76,7 @@ public static class ServingTemplate
         var (firstName, first, _) = datasets[0];
         foreach (var (name, t, source) in datasets.Skip(1))
             if (t.Name != first.Name || t.Serialization != first.Serialization || t.ToolTokens != first.ToolTokens)
-                throw FcTrainException.Error(TemplatesDisagree,
+                throw FcTrainException.Error(ServingCodes.TemplatesDisagree,
                     $"the datasets disagree on their template: '{firstName}' has name {first.Name}, serialization {first.Serialization}, tool_tokens {first.ToolTokens}; '{name}' has {t.Name}, {t.Serialization}, {t.ToolTokens}. A merged model is served with one chat template: name the datasets the adapter was trained on, or give them the same template options.",
                     source);
         return first with { TrainOn = "assistant" };
@@ -90,7 +87,7 @@ public static class ServingTemplate
         if (options.Name is not ("course" or "gemma"))
             throw FcTrainException.Error("FCT0121", $"unknown template '{options.Name}': use 'course' (the agents course's template) or 'gemma' (google/gemma-2-2b-it's).", where);
         if (ValueSerializer.Parse(options.Serialization, where) == Serialization.Hermes)
-            throw FcTrainException.Error(HermesNotExpressible,
+            throw FcTrainException.Error(ServingCodes.HermesNotExpressible,
                 "template.serialization 'hermes' cannot be served with a Jinja chat template: serving clients send tool-call arguments as JSON strings, and Jinja cannot parse them to write them as the Python dict reprs training saw. Train with serialization 'json' to serve with vLLM, llama.cpp or Ollama (vLLM's hermes parser reads JSON calls only).",
                 where);
         return options.Name;

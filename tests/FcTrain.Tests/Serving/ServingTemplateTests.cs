@@ -97,7 +97,7 @@ public sealed class ServingTemplateTests
     public void Hermes_serialization_cannot_be_served_and_says_so()
     {
         var error = Assert.Throws<FcTrainException>(() => ServingTemplate.Jinja(new TemplateOptions(Serialization: "hermes"), "datasets/x/dataset.json"));
-        Assert.Equal(ServingTemplate.HermesNotExpressible, error.Diagnostic.Code);
+        Assert.Equal(ServingCodes.HermesNotExpressible, error.Diagnostic.Code);
         Assert.StartsWith("datasets/x/dataset.json: error FCT0614: template.serialization 'hermes' cannot be served", error.Diagnostic.ToString());
     }
 
