@@ -33,9 +33,11 @@ internal static class MergeCommand
             var settings = effective.Value;
             string adapterFolder = CommonOptions.FullPath(parse.GetValue(adapter))!;
             TemplateOptions template;
+            string where = "fctrain";   // where the template options came from, for diagnostics
             if (datasets.Length == 0 && ServingTemplate.Recorded(adapterFolder) is { } recorded)
             {
                 template = recorded;
+                where = Path.GetRelativePath(Environment.CurrentDirectory, Path.Combine(adapterFolder, "fctrain-run.json"));
                 Console.Error.WriteLine($"fctrain merge: chat template options from the datasets the adapter was trained on (fctrain-run.json): {template.Name}, {template.Serialization}, {template.ToolTokens}.");
             }
             else if (datasets.Length == 0 && !Directory.Exists(Path.Combine(effective.Workspace.Root, FcTrain.Settings.Workspace.DatasetsFolder)))
@@ -49,8 +51,9 @@ internal static class MergeCommand
                 foreach (var d in loaded.Diagnostics) Console.WriteLine(d);
                 if (loaded.HasErrors) return ExitCodes.Errors;
                 template = ServingTemplate.Options(loaded.Datasets);
+                if (loaded.Datasets.Count > 0) where = loaded.Datasets[0].Manifest.Source.File;
             }
-            ServingTemplate.Jinja(template);   // an option the serving template cannot express fails here, before the merge
+            ServingTemplate.Jinja(template, where);   // an option the serving template cannot express fails here, before the merge
             // Merging runs on the CPU; dtype auto keeps the checkpoint's precision, so a bf16 model stays bf16.
             var dtype = settings.Dtype == "auto"
                 ? Gemma2Config.Load(Path.Combine(ModelResolver.Resolve(settings.Model, Console.Error.WriteLine).Folder, "config.json")).TorchDtype == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32
@@ -59,7 +62,7 @@ internal static class MergeCommand
             string outDir = CommonOptions.FullPath(parse.GetValue(output))!;
             string tokenizerSource = File.Exists(Path.Combine(adapterFolder, "tokenizer.json")) ? adapterFolder : session.Resolved.Folder;
             MergedModel.Save(session.Model, outDir, tokenizerSource, path => session.Tokenizer.WriteHuggingFaceJson(path));
-            foreach (string written in ServingFiles.Write(outDir, template, session.Tokenizer, session.Resolved.Folder))
+            foreach (string written in ServingFiles.Write(outDir, template, session.Tokenizer, session.Resolved.Folder, where))
                 Console.Error.WriteLine($"fctrain merge: wrote {Path.GetFileName(written)}");
             Console.WriteLine($"fctrain merge: {session.Resolved.Name} + {adapterFolder} -> {outDir}");
             return ExitCodes.Success;
