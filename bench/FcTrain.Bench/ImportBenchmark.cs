@@ -33,7 +33,8 @@ internal static class ImportBenchmark
                 var diagnostics = new List<Diagnostic>();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var watch = Stopwatch.StartNew();
-                var summary = Importer.Run(new ImportOptions([input], Path.Combine(root, "datasets", "xlam"), root, ImportFormat.Xlam), diagnostics, _ => { });
+                string output = Path.Combine(root, "datasets", "xlam");
+                var summary = Importer.Run(new ImportOptions([input], output, root, ImportFormat.Xlam), diagnostics, _ => { });
                 watch.Stop();
                 if (diagnostics.Count > 0 || summary.Imported != count)
                 {
@@ -45,7 +46,7 @@ internal static class ImportBenchmark
                 double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
                 // On a shared machine the wall time depends on the load; CPU seconds say what the import itself costs.
                 Console.WriteLine($"run {run + 1}{(run == 0 ? " (cold)" : "")}: {watch.Elapsed.TotalSeconds:0.000} s, {count / watch.Elapsed.TotalSeconds:N0} records/s; "
-                    + $"{cpuSeconds:0.00} CPU s ({count / cpuSeconds:N0} records per CPU second); {summary.Functions} functions, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB");
+                    + $"{cpuSeconds:0.00} CPU s ({count / cpuSeconds:N0} records per CPU second); {summary.Functions} functions, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB; output sha256 {FolderHash(output)[..16]}");
             }
             Console.WriteLine($"import: cold {count / times[0]:N0} records/s; warm best {count / times.Skip(1).Min():N0} records/s");
             return 0;
@@ -54,6 +55,71 @@ internal static class ImportBenchmark
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// <c>import-stream [MB]</c>: generates a JSONL of about MB megabytes (default 1024) of the same records into the
+    /// temporary folder, imports it once, and reports the input size against the process's peak resident set
+    /// (<c>VmHWM</c>), before and after the import: memory must stay flat as the input grows. Everything is deleted after.
+    /// </summary>
+    public static int Stream(string[] args)
+    {
+        long megabytes = args.Length > 0 ? long.Parse(args[0]) : 1024;
+        string root = Path.Combine(Path.GetTempPath(), $"fctrain-bench-stream-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(root);
+            string input = Path.Combine(root, "xlam.jsonl");
+            int count = 0;
+            var generate = Stopwatch.StartNew();
+            using (var stream = new FileStream(input, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
+                while (stream.Length + 4096 < megabytes << 20)
+                {
+                    for (int k = 0; k < 1000; k++) writer.Write(Record(count++).ToJsonString() + "\n");
+                    writer.Flush();
+                }
+            long bytes = new FileInfo(input).Length;
+            Console.WriteLine($"generated {count:N0} records, {bytes / 1e6:N0} MB, in {generate.Elapsed.TotalSeconds:0.0} s; peak RSS so far {PeakRssMb():N0} MB");
+
+            GC.Collect();
+            var diagnostics = new List<Diagnostic>();
+            var watch = Stopwatch.StartNew();
+            var summary = Importer.Run(new ImportOptions([input], Path.Combine(root, "datasets", "xlam"), root, ImportFormat.Xlam), diagnostics, _ => { });
+            watch.Stop();
+            if (diagnostics.Count > 0 || summary.Imported != count)
+            {
+                foreach (var d in diagnostics.Take(10)) Console.Error.WriteLine(d);
+                Console.Error.WriteLine($"import-stream benchmark: expected {count} imported records, got {summary.Imported} and {diagnostics.Count} diagnostics");
+                return 1;
+            }
+            Console.WriteLine($"imported {count:N0} records ({bytes / 1e6:N0} MB) in {watch.Elapsed.TotalSeconds:0.0} s ({count / watch.Elapsed.TotalSeconds:N0} records/s); "
+                + $"peak RSS {PeakRssMb():N0} MB, managed heap now {GC.GetTotalMemory(false) / 1e6:N0} MB, {summary.Functions} functions");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>The process's peak resident set size (VmHWM in /proc/self/status), in MB.</summary>
+    private static double PeakRssMb()
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+    }
+
+    /// <summary>SHA-256 over the relative paths and contents of every file under <paramref name="folder"/>, in ordinal order: equal outputs, equal hashes.</summary>
+    private static string FolderHash(string folder)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(folder, file) + "\n"));
+            hash.AppendData(File.ReadAllBytes(file));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     private static readonly string[] Types = ["int", "str", "float", "bool", "List[int]", "Dict[str, Any]", "str, optional", "List[str]"];

@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["gpu"] = GpuBenchmark.Run,
     ["train"] = TrainBenchmark.Run,
     ["import"] = ImportBenchmark.Run,
+    ["import-stream"] = ImportBenchmark.Stream,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

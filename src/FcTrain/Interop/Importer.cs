@@ -86,6 +86,7 @@ public static partial class Importer
         public (string Code, string Message)? Problem;
         public List<(FunctionDefinition Function, string Canonical, (CompiledFunction? Compiled, string? Error) Compiled)> Functions = [];
         public string Id = "";
+        public UInt128 IdKey;
         public List<string> Offered = [];
         public JsonObject? Json;
         public byte[]? Bytes;   // Json as one compact line, as checked
@@ -100,8 +101,10 @@ public static partial class Importer
         public long Records, Imported;
 
         private readonly Dictionary<string, (string Canonical, string Where)> _firstDefined = new(StringComparer.Ordinal);
-        // Each imported id and the record it came from (the file's name is shared, not copied): small per record.
-        private readonly Dictionary<string, (string File, int Line, int Column, long Row)> _ids = new(StringComparer.Ordinal);
+        // Each imported id, as the first 128 bits of its SHA-256 (no two distinct ids of any real input collide), and
+        // the record it came from: about 50 bytes per record, the one part of the state that grows with the input.
+        private readonly Dictionary<UInt128, (int File, int Line, int Column, long Row)> _ids = [];
+        private readonly List<string> _files = [];
         // A function's canonical form and compiled schema, once per distinct definition, in parallel with the records that list it.
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(string Canonical, (CompiledFunction?, string?) Compiled)>> _definitions = new(StringComparer.Ordinal);
         private int _errors;
@@ -129,6 +132,7 @@ public static partial class Importer
                 w.Functions.Add((function, entry.Value.Canonical, entry.Value.Compiled));
             }
             w.Id = Id(w.Converted.Id) ?? Hash(w.Record.Json);
+            w.IdKey = IdKey(w.Id);
         }
 
         /// <summary>In order: the record's functions against those seen before (one name, one schema).</summary>
@@ -190,12 +194,12 @@ public static partial class Importer
                 failed |= rule.Severity == Severity.Error;
             }
             if (failed) return;
-            var at = (w.Record.File, w.Record.Line, w.Record.Column, w.Record.Row);
-            if (!_ids.TryAdd(w.Id, at))
+            if (_files.Count == 0 || _files[^1] != w.Record.File) _files.Add(w.Record.File);
+            if (!_ids.TryAdd(w.IdKey, (_files.Count - 1, w.Record.Line, w.Record.Column, w.Record.Row)))
             {
-                var first = _ids[w.Id];
+                var first = _ids[w.IdKey];
                 Report(w.Record, ImportCodes.DuplicateId,
-                    $"the id '{w.Id}' is already used by the record at {InputRecord.Cite(first.File, first.Line, first.Column, first.Row)}. Give each record its own id.");
+                    $"the id '{w.Id}' is already used by the record at {InputRecord.Cite(_files[first.File], first.Line, first.Column, first.Row)}. Give each record its own id.");
                 return;
             }
             Imported++;
@@ -243,6 +247,13 @@ public static partial class Importer
         if (IdPattern.IsMatch(own)) return own;
         string cleaned = Regex.Replace(own, "[^A-Za-z0-9._-]", "-").TrimStart('.', '_', '-');
         return cleaned.Length > 0 && IdPattern.IsMatch(cleaned) ? cleaned : null;
+    }
+
+    private static UInt128 IdKey(string id)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(id), hash);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash);
     }
 
     /// <summary>A stable id from the record's content: the first 16 hex digits of the SHA-256 of its JSON.</summary>

@@ -122,7 +122,11 @@ public static class OpenAiFormat
         _ => throw new RecordException(ImportCodes.RecordShape, $"messages[{i}]: \"content\" is not text."),
     };
 
-    /// <summary>A conversation as an OpenAI record; calls without an id get <c>call_N</c>, answered by name in order.</summary>
+    /// <summary>
+    /// A conversation as an OpenAI record; calls without an id get <c>call_N</c>, answered by name in order. Arguments
+    /// and JSON tool results are written as the canonical JSON text the training template renders, so the serving chat
+    /// template (docs/serving.md) can put them in the prompt as they are.
+    /// </summary>
     public static JsonObject Write(Conversation conversation, IReadOnlyDictionary<string, FunctionDefinition> functions)
     {
         var messages = new JsonArray();
@@ -151,7 +155,7 @@ public static class OpenAiFormat
                             {
                                 ["id"] = id,
                                 ["type"] = "function",
-                                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments.ToJsonString(DatasetJson.Compact) },
+                                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = ValueSerializer.Serialize(ValueSerializer.Canonical(c.Arguments), Serialization.Json) },
                             };
                         }).ToArray());
                     }

@@ -16,7 +16,8 @@ public static class TokenizerConfigFile
 
     /// <param name="tokenizerJson">The tokenizer.json just written: its added_tokens are listed.</param>
     /// <param name="baseConfig">The base model's tokenizer_config.json, or null.</param>
-    public static void Write(string path, string tokenizerJson, string? baseConfig)
+    /// <param name="chatTemplate">A Jinja <c>chat_template</c> to set (a merged model's serving template), or null to keep the base's.</param>
+    public static void Write(string path, string tokenizerJson, string? baseConfig, string? chatTemplate = null)
     {
         var config = baseConfig is not null && File.Exists(baseConfig)
             ? JsonNode.Parse(File.ReadAllText(baseConfig))!.AsObject()
@@ -44,6 +45,7 @@ public static class TokenizerConfigFile
         config["added_tokens_decoder"] = new JsonObject(decoder.OrderBy(e => int.Parse(e.Key))
             .Select(e => KeyValuePair.Create(e.Key, e.Value?.DeepClone())));
         config["additional_special_tokens"] = new JsonArray([.. special.Select(t => JsonValue.Create(t))]);
+        if (chatTemplate is not null) config["chat_template"] = chatTemplate;
         var sorted = new JsonObject(config.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => KeyValuePair.Create(e.Key, e.Value?.DeepClone())));
         AtomicFile.WriteAllText(path, sorted.ToJsonString(new JsonSerializerOptions
         {

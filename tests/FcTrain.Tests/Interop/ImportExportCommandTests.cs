@@ -59,12 +59,13 @@ public class ImportExportCommandTests
     }
 
     [Fact]
-    public void Every_import_code_is_documented()
+    public void Every_import_export_and_serving_code_is_documented()
     {
         string docs = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "diagnostics.md"));
         var documented = System.Text.RegularExpressions.Regex.Matches(docs, @"^\| (FCT06\d\d) \|", System.Text.RegularExpressions.RegexOptions.Multiline)
             .Select(m => m.Groups[1].Value).Order();
-        var codes = typeof(FcTrain.Interop.ImportCodes).GetFields().Select(f => (string)f.GetValue(null)!).Order();
+        var codes = typeof(FcTrain.Interop.ImportCodes).GetFields().Concat(typeof(FcTrain.Serving.ServingCodes).GetFields())
+            .Select(f => (string)f.GetValue(null)!).Order();
         Assert.Equal(codes, documented);
     }
 }
