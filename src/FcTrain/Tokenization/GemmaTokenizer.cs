@@ -217,7 +217,7 @@ public sealed class GemmaTokenizer
             {
                 string key = chunk.ToString();
                 chunkIds = EncodeChunk(key);
-                if (_chunkCache.Count >= MaxCachedChunks) _chunkCache.Clear();
+                if (Interlocked.Increment(ref _cachedChunks) >= MaxCachedChunks) { _chunkCache.Clear(); _cachedChunks = 0; }
                 _chunkCache.TryAdd(key, chunkIds);
             }
             ids.AddRange(chunkIds);
@@ -229,6 +229,7 @@ public sealed class GemmaTokenizer
     // Chunks repeat (words, indentation, JSON keys): BPE runs once per distinct chunk.
     private const int MaxCachedChunks = 1 << 19;
     private readonly ConcurrentDictionary<string, int[]> _chunkCache = new(StringComparer.Ordinal);
+    private int _cachedChunks;
 
     /// <summary>Forgets the cached chunks (benchmarks measure the cold path with it).</summary>
     internal void ClearChunkCache() => _chunkCache.Clear();
