@@ -23,6 +23,34 @@ public class GemmaTokenizerTests
         Assert.True(tokens > 300_000, $"the corpus is too small to mean much: {tokens} tokens");
     }
 
+    /// <summary>
+    /// BPE must pick HF's pair (lowest rank, leftmost of equals) at every merge, in short chunks and in long runs
+    /// where ranks tie everywhere (one letter repeated, CJK, emoji with byte fallback, spaces).
+    /// </summary>
+    [Fact]
+    public void Short_and_long_chunks_merge_as_hf_does()
+    {
+        var random = new Random(13);
+        string[] alphabets = ["ab", "a", "▁", "ab ", "etaoinshrdlu", "的一是不了人我在有他这为之大来以个中上们", "абвгдеёжз", "😀👍🏽x", "ab\n"];
+        var texts = new List<string>();
+        foreach (string alphabet in alphabets)
+        {
+            var runes = alphabet.EnumerateRunes().Select(r => r.ToString()).ToArray();
+            foreach (int length in new[] { 1, 2, 3, 7, 47, 48, 49, 100, 700 })
+                texts.Add(string.Concat(Enumerable.Range(0, length).Select(_ => runes[random.Next(runes.Length)])));
+        }
+        texts.Add(string.Concat(Enumerable.Repeat("tokenization", 40)));
+        foreach (string text in texts)
+            Assert.True(HuggingFaceReference.Gemma.Encode(text).AsSpan().SequenceEqual(Gemma.Encode(text)), $"ids differ from HF's for {System.Text.Json.JsonSerializer.Serialize(text)}");
+    }
+
+    /// <summary>Shards and adapters record ContentHash: the same tokenizer must keep the same hash.</summary>
+    [Fact]
+    public void Content_hash_of_the_embedded_tokenizer_is_stable()
+    {
+        Assert.Equal("88eb20eb07a6653e9b4359dd709eb1f5a0151d1b6c12c53c67b0c69cc42b8939", Gemma.ContentHash);
+    }
+
     [Fact]
     public void Decode_equals_hugging_face_and_round_trips()
     {
