@@ -204,7 +204,7 @@ public sealed class Trainer
         // of hundreds of MB are mmap'd and page-faulted in afresh at every use (most of a CPU step's time went to the
         // kernel), while small ones are reused from the heap (see NativeMemory).
         long n = trained.shape[0], chunk = Math.Max(1, (16L << 20) / (4 * model.VocabSize));
-        Tensor sum = zeros([], ScalarType.Float32, hidden.device);
+        Tensor? sum = null;
         Tensor correct = zeros([], ScalarType.Int64, hidden.device);
         Tensor minMargin = full([], double.PositiveInfinity, ScalarType.Float32, hidden.device);
         for (long start = 0; start < n; start += chunk)
@@ -217,18 +217,20 @@ public sealed class Trainer
             var target = labels.narrow(0, start, length).unsqueeze(1);             // (n, 1)
             var logits = model.Logits(selected.narrow(0, start, length));          // (n, V)
             if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
-            sum = (sum + nn.functional.cross_entropy(logits, target.squeeze(1), reduction: nn.Reduction.Sum)).MoveToOuterDisposeScope();
+            var loss = nn.functional.cross_entropy(logits, target.squeeze(1), reduction: nn.Reduction.Sum);
+            if (sum is null) sum = loss.MoveToOuterDisposeScope();
+            else sum.add_(loss);   // in place, so nothing of a later chunk outlives its scope
             using (no_grad())
             {
                 var gold = logits.gather(1, target).squeeze(1);                                        // (n)
                 var (top, topIds) = logits.topk(2, dim: 1);                                            // (n, 2)
                 var rival = where(topIds[.., 0].eq(target.squeeze(1)), top[.., 1], top[.., 0]);       // best other logit (n)
                 var margin = gold - rival;
-                correct = (correct + margin.gt(0).sum()).MoveToOuterDisposeScope();
-                minMargin = minimum(minMargin, margin.min()).MoveToOuterDisposeScope();
+                correct.add_(margin.gt(0).sum());
+                minMargin.copy_(minimum(minMargin, margin.min()));
             }
         }
-        return new TokenScores(sum, n, correct, minMargin);
+        return new TokenScores(sum ?? zeros([], ScalarType.Float32, hidden.device), n, correct, minMargin);
     }
 
     /// <summary>A layer's non-saved intermediates (attention scores before the soft-cap and the mask, …) go when it returns.</summary>
