@@ -84,6 +84,7 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]   // ~15 s here: a 262k-row head
     public void Head_chunks_leave_only_their_results_in_the_callers_scope()
     {
         // With a 262,144-token vocabulary the head runs in chunks of 16 positions (16 MB of float32 logits each).
@@ -102,7 +103,7 @@ public class TrainerTests : IDisposable
             scores.Sum.backward();
             return scope.DisposablesCount - before;
         }
-        Assert.Equal(Held(16), Held(160));
+        Assert.Equal(Held(16), Held(64));
     }
 
     [Theory]
