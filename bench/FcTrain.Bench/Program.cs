@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["model-load"] = ModelBenchmark.LoadOnly,
     ["gpu"] = GpuBenchmark.Run,
     ["train"] = TrainBenchmark.Run,
+    ["decode"] = DecodeBenchmark.Run,
     ["import"] = ImportBenchmark.Run,
     ["import-stream"] = ImportBenchmark.Stream,
 };

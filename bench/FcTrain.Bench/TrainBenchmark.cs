@@ -1,6 +1,7 @@
 using FcTrain.Tokenization;
 using FcTrain.Settings;
 using System.Diagnostics;
+using System.Globalization;
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
@@ -11,21 +12,25 @@ using static TorchSharp.torch;
 namespace FcTrain.Bench;
 
 /// <summary>
-/// <c>train [--model tiny|2b-2layer] [--seq N] [--steps N] [--checkpointing true|false] [--trained-share F]</c>: LoRA training steps
-/// (the course's adapter: r=16 on all projections, embeddings and head) on one packed row of N tokens, the last
-/// --trained-share of them trained (default 0.1, as in the samples). Prints tokens/s and the process's peak RSS; run once per checkpointing setting (peak RSS is per
-/// process) with MALLOC_MMAP_THRESHOLD_=131072 so glibc returns freed memory and the peak is honest.
+/// <c>train [--model tiny|2b-2layer] [--seq N] [--steps N] [--checkpointing true|false] [--trained-share F]
+/// [--shards DIR] [--threads N] [--lr LR]</c>: LoRA training steps (the course's adapter: r=16 on all projections,
+/// embeddings and head) with the trainer's allocator settings, loss (<see cref="Trainer.ScoreBatch"/>), layer runner,
+/// gradient clipping at 1 and AdamW (weight decay 0.1). The rows: with <c>--shards</c>, the train split of those packed
+/// shards in their order (one epoch, or the first --steps rows): the job bench/compare-pytorch runs in PyTorch too;
+/// otherwise one random packed row of N tokens, the last --trained-share of them trained (default 0.1, as in the
+/// samples), --steps times. The first step warms up and is not timed. Prints the first step's loss, tokens/s and the
+/// process's peak RSS (VmHWM; peak RSS is per process, so run once per setting).
 /// </summary>
 public static class TrainBenchmark
 {
     public static int Run(string[] args)
     {
         string modelName = Arg(args, "--model") ?? "tiny";
-        int seq = int.Parse(Arg(args, "--seq") ?? (modelName == "tiny" ? "1500" : "512"));
-        int steps = int.Parse(Arg(args, "--steps") ?? "3");
-        bool checkpointing = bool.Parse(Arg(args, "--checkpointing") ?? "true");
-        // The samples train on ~10 % of their tokens (model turns); the head runs only on those.
-        double trainedShare = double.Parse(Arg(args, "--trained-share") ?? "0.1", System.Globalization.CultureInfo.InvariantCulture);
+        string? shards = Arg(args, "--shards");
+        bool checkpointing = bool.Parse(Arg(args, "--checkpointing") ?? (shards is null ? "true" : "false"));
+        double lr = double.Parse(Arg(args, "--lr") ?? "1e-4", CultureInfo.InvariantCulture);
+        if (Arg(args, "--threads") is { } threads) set_num_threads(int.Parse(threads));
+        NativeMemory.KeepFreedMemoryForReuse();   // as the trainer does
 
         random.manual_seed(0);
         var lora = new LoraSettings();
@@ -34,30 +39,58 @@ public static class TrainBenchmark
             : TwoLayer2bShaped(lora.ToConfig());
         var vocab = modelName == "tiny" ? TinyModel.Config.VocabSize : new Gemma2Config().VocabSize;
 
-        var rng = new Random(1);
-        var ids = Enumerable.Range(0, seq).Select(_ => rng.Next(3, vocab)).ToArray();
-        var row = new PackedRow(ids, ids.Select((id, t) => t < seq * (1 - trainedShare) ? -100 : id).ToArray(), Enumerable.Range(0, seq).ToArray(), new int[seq]);
-        var optimizer = optim.AdamW(model.TrainableParameters().Select(p => p.Value), 1e-4, weight_decay: 0.1);
-        FcTrain.Training.LayerRunner runner = checkpointing
-            ? (layer, block, x) => GradientCheckpoint.Run(block, x, layer.parameters().Where(p => p.requires_grad).ToArray())
-            : (_, block, x) => block(x);
+        IReadOnlyList<PackedRow> rows;
+        if (shards is not null)
+        {
+            var train = ShardReader.Read(shards).Train;
+            rows = Arg(args, "--steps") is { } limit ? train.Take(int.Parse(limit) + 1).ToList() : train;
+        }
+        else
+        {
+            int seq = int.Parse(Arg(args, "--seq") ?? (modelName == "tiny" ? "1500" : "512"));
+            // The samples train on ~10 % of their tokens (model turns); the head runs only on those.
+            double trainedShare = double.Parse(Arg(args, "--trained-share") ?? "0.1", CultureInfo.InvariantCulture);
+            var rng = new Random(1);
+            var ids = Enumerable.Range(0, seq).Select(_ => rng.Next(3, vocab)).ToArray();
+            var row = new PackedRow(ids, ids.Select((id, t) => t < seq * (1 - trainedShare) ? -100 : id).ToArray(), Enumerable.Range(0, seq).ToArray(), new int[seq]);
+            rows = Enumerable.Repeat(row, 1 + int.Parse(Arg(args, "--steps") ?? "3")).ToList();   // step 0 warms up
+        }
 
-        var times = new List<double>();
-        for (int step = 0; step <= steps; step++) // step 0 warms up
+        var parameters = model.TrainableParameters().Select(p => p.Value).ToList();
+        var optimizer = optim.AdamW(parameters, lr, weight_decay: 0.1);
+        var runner = Trainer.LayerRunnerFor(checkpointing);
+        double seconds = 0, firstLoss = double.NaN;
+        long tokens = 0;
+        for (int step = 0; step < rows.Count; step++)
         {
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            var (sum, count, _, _) = Trainer.ScoreBatch(model, PackedData.Collate([row], CPU), runner);
-            (sum / count).backward();
+            var (sum, count, _, _) = Trainer.ScoreBatch(model, PackedData.Collate([rows[step]], CPU), runner);
+            var loss = sum / Math.Max(1, count);
+            loss.backward();
+            nn.utils.clip_grad_norm_(parameters, 1.0);
             optimizer.step();
             optimizer.zero_grad();
-            if (step > 0) times.Add(clock.Elapsed.TotalSeconds);
+            if (step == 0) firstLoss = loss.item<float>();
+            else
+            {
+                seconds += clock.Elapsed.TotalSeconds;
+                tokens += rows[step].InputIds.Length;
+            }
         }
-        double perStep = times.Average();
-        Console.WriteLine($"train {modelName}: seq {seq}, checkpointing {checkpointing}, threads {get_num_threads()}: " +
-                          $"{perStep:F2} s/step, {seq / perStep:F0} tokens/s, peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MiB");
+        long peak = PeakRssMiB();
+        Console.WriteLine($"train {modelName}: {rows.Count} steps{(shards is null ? $" on a {rows[0].InputIds.Length}-token row" : $" on {shards}")}, " +
+                          $"checkpointing {checkpointing}, threads {get_num_threads()}: {seconds / Math.Max(1, rows.Count - 1):F2} s/step, " +
+                          $"{tokens / seconds:F0} tokens/s, peak RSS {peak} MiB");
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT side=fctrain job=train threads={get_num_threads()} steps={rows.Count} first_loss={firstLoss:F8} tokens_per_s={tokens / seconds:F1} peak_rss_mib={peak}"));
         return 0;
     }
+
+    /// <summary>The process's peak resident set (VmHWM), what <c>/usr/bin/time</c> reports as maximum resident set size.</summary>
+    internal static long PeakRssMiB() =>
+        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).FirstOrDefault(-1);
 
     /// <summary>gemma-2-2b's shapes (hidden 2304, 8/4 heads of 256, MLP 9216, vocab 256000) with 2 layers, random weights.</summary>
     static Gemma2Trainable TwoLayer2bShaped(LoraConfig lora)
@@ -71,7 +104,7 @@ public static class TrainBenchmark
         return new Gemma2Trainable(model, lora, new ModelSource("gemma-2-2b-shaped-2-layers", "(random)", null));
     }
 
-    static string? Arg(string[] args, string name)
+    internal static string? Arg(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;

@@ -67,6 +67,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         var y = functional.linear(x, Weight);
         if (loraA is null || loraB is null) return y;
         var update = loraB.forward(loraA.forward(dropout!.forward(x.to(ScalarType.Float32))));
-        return y + (update * Scaling).to(y.dtype);
+        // In place: neither product is saved for backward, and on the head each is a (N, V) buffer a copy would double.
+        return y.add_(update.mul_(Scaling).to(y.dtype));
     }
 }

@@ -5,8 +5,10 @@ namespace FcTrain.Training;
 /// <summary>
 /// glibc malloc settings for training on CPU. By default glibc returns freed memory to the kernel eagerly (heap trim,
 /// and mmap for large blocks whose threshold only grows as blocks are freed), so a training step that allocates and
-/// frees the same tensors every time spends most of its time in page faults. Fixing the mmap threshold at its
-/// maximum (32 MB) and keeping freed heap memory lets every step reuse the previous step's buffers.
+/// frees the same tensors every time spends much of its time in page faults. Fixing the mmap threshold at its maximum
+/// (32 MB: the head's 16 MB logit chunks and the attention scores come from the heap) and keeping up to 256 MB of
+/// freed memory at the top of the heap lets the next step reuse this step's buffers. The keep is bounded because
+/// whatever it holds adds to the process's peak RSS (docs/performance.md).
 /// </summary>
 internal static partial class NativeMemory
 {
@@ -18,7 +20,7 @@ internal static partial class NativeMemory
         try
         {
             mallopt(MmapThreshold, 32 << 20);
-            mallopt(TrimThreshold, 1 << 30);
+            mallopt(TrimThreshold, 256 << 20);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -204,33 +204,44 @@ public sealed class Trainer
         // of hundreds of MB are mmap'd and page-faulted in afresh at every use (most of a CPU step's time went to the
         // kernel), while small ones are reused from the heap (see NativeMemory).
         long n = trained.shape[0], chunk = Math.Max(1, (16L << 20) / (4 * model.VocabSize));
-        Tensor sum = zeros([], ScalarType.Float32, hidden.device);
+        Tensor? sum = null;
         Tensor correct = zeros([], ScalarType.Int64, hidden.device);
         Tensor minMargin = full([], double.PositiveInfinity, ScalarType.Float32, hidden.device);
         for (long start = 0; start < n; start += chunk)
         {
+            // A scope per chunk: TorchSharp frees a tensor when its scope ends, so without it every chunk's (n, V)
+            // intermediates (head output, LoRA update, soft-cap steps, log-softmax) would live until the micro-batch
+            // ends. Autograd still holds the few it saves for backward.
+            using var chunkScope = NewDisposeScope();
             long length = Math.Min(chunk, n - start);
             var target = labels.narrow(0, start, length).unsqueeze(1);             // (n, 1)
             var logits = model.Logits(selected.narrow(0, start, length));          // (n, V)
             if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
-            sum = sum + nn.functional.cross_entropy(logits, target.squeeze(1), reduction: nn.Reduction.Sum);
+            var loss = nn.functional.cross_entropy(logits, target.squeeze(1), reduction: nn.Reduction.Sum);
+            if (sum is null) sum = loss.MoveToOuterDisposeScope();
+            else sum.add_(loss);   // in place, so nothing of a later chunk outlives its scope
             using (no_grad())
             {
                 var gold = logits.gather(1, target).squeeze(1);                                        // (n)
                 var (top, topIds) = logits.topk(2, dim: 1);                                            // (n, 2)
                 var rival = where(topIds[.., 0].eq(target.squeeze(1)), top[.., 1], top[.., 0]);       // best other logit (n)
                 var margin = gold - rival;
-                correct = correct + margin.gt(0).sum();
-                minMargin = minimum(minMargin, margin.min());
+                correct.add_(margin.gt(0).sum());
+                minMargin.copy_(minimum(minMargin, margin.min()));
             }
         }
-        return new TokenScores(sum, n, correct, minMargin);
+        return new TokenScores(sum ?? zeros([], ScalarType.Float32, hidden.device), n, correct, minMargin);
     }
 
-    static Tensor RunDirectly(nn.Module layer, Func<Tensor, Tensor> block, Tensor input) => block(input);
+    /// <summary>A layer's non-saved intermediates (attention scores before the soft-cap and the mask, …) go when it returns.</summary>
+    static Tensor RunDirectly(nn.Module layer, Func<Tensor, Tensor> block, Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        return block(input).MoveToOuterDisposeScope();
+    }
 
     /// <summary>With checkpointing each layer keeps only its input; its LoRA parameters go in explicitly (see <see cref="GradientCheckpoint"/>).</summary>
-    static LayerRunner LayerRunnerFor(bool checkpointing) => checkpointing
+    public static LayerRunner LayerRunnerFor(bool checkpointing) => checkpointing
         ? (layer, block, input) => GradientCheckpoint.Run(block, input, layer.parameters().Where(p => p.requires_grad).ToArray())
         : RunDirectly;
 

@@ -83,6 +83,29 @@ public class TrainerTests : IDisposable
         Assert.Equal(margins.Min(), minMargin.ToDouble(), 5);
     }
 
+    [Fact]
+    [Trait("Category", "Slow")]   // ~15 s here: a 262k-row head
+    public void Head_chunks_leave_only_their_results_in_the_callers_scope()
+    {
+        // With a 262,144-token vocabulary the head runs in chunks of 16 positions (16 MB of float32 logits each).
+        // Their intermediates must go with each chunk: what the caller's scope holds afterwards may not grow with
+        // the number of chunks (autograd keeps what backward needs through its own references).
+        var model = new ToyLoraLm(vocab: 262_144, hidden: 8, layerCount: 1, rank: 2);
+        int Held(int trained)
+        {
+            var ids = Enumerable.Range(3, 200).ToArray();
+            var row = new PackedRow(ids, ids.Select((id, t) => t >= 200 - trained ? id : -100).ToArray(), Enumerable.Range(0, 200).ToArray(), new int[200]);
+            using var scope = NewDisposeScope();
+            var batch = PackedData.Collate([row], CPU);
+            int before = scope.DisposablesCount;
+            var scores = Trainer.ScoreBatch(model, batch, Trainer.LayerRunnerFor(checkpointing: false));
+            Assert.Equal(trained, scores.Count);
+            scores.Sum.backward();
+            return scope.DisposablesCount - before;
+        }
+        Assert.Equal(Held(16), Held(64));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
