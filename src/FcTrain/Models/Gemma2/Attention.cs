@@ -40,7 +40,7 @@ public sealed class Attention : nn.Module
 
     /// <param name="x">(B, T, C)</param>
     /// <param name="mask">(B|1, 1, T, S) booleans: may query t see key s.</param>
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer, int? window)
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
     {
         long b = x.shape[0], t = x.shape[1];
         var q = qProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);     // (B, H, T, D)
@@ -49,11 +49,7 @@ public sealed class Attention : nn.Module
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);
 
-        if (cache is not null)
-        {
-            (k, v, long first) = cache.Append(layer, k, v, window);              // (B, KV, S, D)
-            mask = mask[.., .., .., (int)first..];
-        }
+        if (cache is not null) (k, v) = cache.Write(layer, k, v);                // (B, KV, S, D)
         k = k.repeat_interleave(heads / kvHeads, dim: 1);                         // (B, H, S, D)
         v = v.repeat_interleave(heads / kvHeads, dim: 1);
 
