@@ -67,6 +67,9 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         var y = functional.linear(x, Weight);
         if (loraA is null || loraB is null) return y;
         var update = loraB.forward(loraA.forward(dropout!.forward(x.to(ScalarType.Float32))));
+        // Without autograd (decoding) the update is scaled and added in place: the same values without two more
+        // (…, out) tensors, which for the head are (rows, vocabulary) each step.
+        if (!is_grad_enabled()) return y.add_(update.mul_(Scaling).to(y.dtype));
         return y + (update * Scaling).to(y.dtype);
     }
 }

@@ -53,9 +53,20 @@ public sealed class Attention : nn.Module
         k = k.repeat_interleave(heads / kvHeads, dim: 1);                         // (B, H, S, D)
         v = v.repeat_interleave(heads / kvHeads, dim: 1);
 
-        var scores = q.matmul(k.transpose(2, 3)) * scaling;                       // (B, H, T, S)
-        if (softCap is double cap) scores = (scores / cap).tanh() * cap;
-        scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+        var scores = q.matmul(k.transpose(2, 3));                                 // (B, H, T, S)
+        if (is_grad_enabled())
+        {
+            scores = scores * scaling;
+            if (softCap is double cap) scores = (scores / cap).tanh() * cap;
+            scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+        }
+        else
+        {
+            // Decoding: the same operations in place, so a batched prefill holds one (B, H, T, S) tensor, not five.
+            scores.mul_(scaling);
+            if (softCap is double cap) scores.div_(cap).tanh_().mul_(cap);
+            scores.masked_fill_(mask.logical_not(), double.NegativeInfinity);
+        }
         var probs = functional.softmax(scores, -1, ScalarType.Float32).to(q.dtype);   // softmax in float32, as transformers
         var y = probs.matmul(v);                                                   // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, heads * headDim);                     // (B, T, H·D)
