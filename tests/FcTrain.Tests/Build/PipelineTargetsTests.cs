@@ -53,8 +53,7 @@ public sealed class PipelineTargetsTests : IDisposable
     {
         var first = MsBuild("-t:Build;_FcTrainStepTimes");
         Assert.True(first.ExitCode == 0, first.Output);
-        Assert.Matches(@"fctrain: step validate: \d+\.\d s", first.Output);
-        Assert.Contains("fctrain: step train: up to date, skipped", first.Output);
+        Assert.Matches(@"fctrain: step validate: \d+\.\d s\s+fctrain: step tokenize: up to date, skipped\s+fctrain: step train: up to date, skipped\s+fctrain: step snapshot: up to date, skipped", first.Output);
 
         var second = MsBuild("-t:Build;_FcTrainStepTimes");
         Assert.True(second.ExitCode == 0, second.Output);
