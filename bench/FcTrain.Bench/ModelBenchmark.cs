@@ -9,10 +9,13 @@ namespace FcTrain.Bench;
 
 /// <summary>
 /// <c>model</c>: Gemma-2 on this machine's CPU.
+/// 0. the memory bandwidth: the best of several sums over a 1 GiB float32 tensor (a read of every byte);
 /// 1. forward tokens/s of the embedded tiny model and of a 2-layer model with gemma-2-2b's shapes, on a 512-token row;
-/// 2. greedy decoding of 64 tokens after a 448-token prompt (512 in all), with and without the KV cache;
-/// 3. the load time of a generated checkpoint with gemma-2-2b's layer shapes (26 layers, BF16, ~5 GB on disk).
-/// Options: <c>--skip-load</c> leaves out (3), which needs ~5 GB of free disk and ~10 GB of memory.
+/// 2. greedy decoding of 64 tokens after a 448-token prompt (512 in all), with and without the KV cache (tiny only), the cached
+///    ms/token against the bound of one read of the head's weights at that bandwidth, and where a step's time goes;
+/// 3. batched greedy decoding, 64 new tokens after 128-token prompts at 1, 8 and 64 rows: aggregate tokens/s;
+/// 4. the load time of a generated checkpoint with gemma-2-2b's layer shapes (26 layers, BF16, ~5 GB on disk).
+/// Options: <c>--skip-load</c> leaves out (4), which needs ~5 GB of free disk and ~10 GB of memory.
 /// </summary>
 internal static class ModelBenchmark
 {
@@ -21,15 +24,21 @@ internal static class ModelBenchmark
     public static int Run(string[] args)
     {
         Console.WriteLine($"libtorch threads: {get_num_threads()}, processors: {Environment.ProcessorCount}");
+        double bandwidth = Bandwidth();
         using (var tiny = ModelLoader.Load(TinyModel.EnsureMaterialized(), ScalarType.Float32, CPU))
         {
             Forward("tiny", tiny, 512);
-            Decode("tiny", tiny, prompt: 448, generated: 64);
+            Decode("tiny", tiny, prompt: 448, generated: 64, bandwidth);
+            Batched("tiny", tiny, [1, 8, 64]);
         }
-        using (var twoLayer = Random(Gemma2_2B(2), ScalarType.Float32))
+        var shapes = Gemma2_2B(2);
+        using (var twoLayer = Random(shapes, ScalarType.Float32))
         {
-            Forward("2-layer gemma-2-2b shapes (float32)", twoLayer, 512);
-            Decode("2-layer gemma-2-2b shapes (float32)", twoLayer, prompt: 448, generated: 64);
+            string name = $"2-layer gemma-2-2b shapes (float32; hidden {shapes.HiddenSize}, intermediate {shapes.IntermediateSize}, " +
+                          $"{shapes.NumAttentionHeads}/{shapes.NumKeyValueHeads} heads of {shapes.HeadDim}, vocab {shapes.VocabSize})";
+            Forward(name, twoLayer, 512);
+            Decode(name, twoLayer, prompt: 448, generated: 64, bandwidth, uncached: false);   // 64 full forwards would take minutes
+            Batched(name, twoLayer, [1, 8]);
         }
         if (!args.Contains("--skip-load")) Load();
         return 0;
@@ -53,7 +62,24 @@ internal static class ModelBenchmark
         Console.WriteLine($"forward {name}: {tokens / best:N0} tokens/s ({tokens} tokens in {best * 1000:N0} ms, best of 3)");
     }
 
-    private static void Decode(string name, Gemma2ForCausalLM model, int prompt, int generated)
+    /// <summary>Read bandwidth in bytes/s: the best of 5 sums over 1 GiB (the first run warms up).</summary>
+    private static double Bandwidth()
+    {
+        using var data = ones(256L << 20, ScalarType.Float32);
+        double best = double.MaxValue;
+        for (int run = 0; run < 6; run++)
+        {
+            using var scope = NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            data.sum().item<float>();
+            if (run > 0) best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+        double bandwidth = data.NumberOfElements * 4 / best;
+        Console.WriteLine($"memory bandwidth: {bandwidth / 1e9:N1} GB/s (sum over 1 GiB of float32, best of 5)");
+        return bandwidth;
+    }
+
+    private static void Decode(string name, Gemma2ForCausalLM model, int prompt, int generated, double bandwidth, bool uncached = true)
     {
         var ids = randint(0, model.Config.VocabSize, [prompt]).data<long>().Select(i => (int)i).ToArray();
         double Time(bool cache)
@@ -64,8 +90,91 @@ internal static class ModelBenchmark
             return count / watch.Elapsed.TotalSeconds;
         }
         Time(cache: true);
-        double with = Time(cache: true), without = Time(cache: false);
-        Console.WriteLine($"decode {name} at {prompt + generated} tokens: {with:N1} tokens/s with the KV cache, {without:N1} without ({with / without:N1}x)");
+        double with = Time(cache: true);
+        if (uncached)
+        {
+            double without = Time(cache: false);
+            Console.WriteLine($"decode {name} at {prompt + generated} tokens: {with:N1} tokens/s with the KV cache, {without:N1} without ({with / without:N1}x)");
+        }
+        else Console.WriteLine($"decode {name} at {prompt + generated} tokens: {with:N1} tokens/s with the KV cache");
+
+        // The bound: one read of the head's weights per token (the rest of a step is small beside it at batch 1).
+        var head = model.LmHead.Weight;
+        double headBytes = head.NumberOfElements * head.ElementSize;
+        double stepMs = StepMs(model, prompt, generated);
+        double boundMs = headBytes / bandwidth * 1000;
+        Console.WriteLine($"decode {name}, batch 1, per step after the prefill: {stepMs:N1} ms/token; bound {boundMs:N1} ms " +
+                          $"(head {head.shape[0]}x{head.shape[1]} {head.dtype}, {headBytes / 1e6:N0} MB, read once at {bandwidth / 1e9:N1} GB/s): {stepMs / boundMs:N2}x the bound");
+        Profile(name, model, prompt);
+    }
+
+    /// <summary>ms per decoding step at batch 1, without the prefill: (t(prefill + N steps) − t(prefill + 1 step)) / (N − 1).</summary>
+    private static double StepMs(Gemma2ForCausalLM model, int prompt, int steps)
+    {
+        var ids = randint(3, model.Config.VocabSize, [prompt]).data<long>().Select(i => (int)i).ToArray();
+        double Run(int n)
+        {
+            double best = double.MaxValue;
+            for (int run = 0; run < 3; run++)
+            {
+                var watch = Stopwatch.StartNew();
+                int count = TextGenerator.Generate(model, ids, new GenerationOptions(MaxNewTokens: n)).Count;
+                if (count < n - 1) throw new InvalidOperationException("stopped early; pick another prompt");
+                best = Math.Min(best, watch.Elapsed.TotalMilliseconds);
+            }
+            return best;
+        }
+        return (Run(steps) - Run(1)) / (steps - 1);
+    }
+
+    /// <summary>Where one batch-1 decoding step's time goes: the layers on one token, the head (with its soft-cap), the choice.</summary>
+    private static void Profile(string name, Gemma2ForCausalLM model, int prompt)
+    {
+        model.eval();
+        using var _ = no_grad();
+        using var cache = new KvCache(model.Config.NumHiddenLayers, prompt + 64);
+        using (var scope = NewDisposeScope())
+            model.Hidden(randint(3, model.Config.VocabSize, [1, prompt]), arange(prompt).unsqueeze(0), null, cache);
+        double layers = 0, head = 0, choice = 0;
+        const int Steps = 32;
+        for (int step = 0; step < Steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            var hidden = model.Hidden(tensor(new long[] { 42 }).view(1, 1), tensor(new long[] { prompt + step }).view(1, 1), null, cache);   // (1, 1, C)
+            layers += watch.Elapsed.TotalMilliseconds;
+            watch.Restart();
+            var logits = model.Logits(hidden[.., -1]).to(ScalarType.Float32);                                                              // (1, V)
+            head += watch.Elapsed.TotalMilliseconds;
+            watch.Restart();
+            var (top, index) = logits.max(-1);
+            var second = logits.scatter_(1, index.unsqueeze(1), full(index.shape[0], 1, float.NegativeInfinity, logits.dtype, logits.device)).amax(-1);
+            (top - second).item<float>();
+            choice += watch.Elapsed.TotalMilliseconds;
+        }
+        Console.WriteLine($"decode {name}, batch 1, one step: layers {layers / Steps:N2} ms, head + soft-cap {head / Steps:N2} ms, argmax + runner-up {choice / Steps:N2} ms");
+    }
+
+    /// <summary>Aggregate greedy decoding tokens/s at several batch sizes: 128-token prompts, 64 new tokens a row.</summary>
+    private static void Batched(string name, Gemma2ForCausalLM model, int[] batchSizes)
+    {
+        const int Prompt = 128, New = 64;
+        foreach (int rows in batchSizes)
+        {
+            var prompts = Enumerable.Range(0, rows).Select(_ => (IReadOnlyList<int>)randint(3, model.Config.VocabSize, [Prompt]).data<long>().Select(i => (int)i).ToArray()).ToList();
+            (double Seconds, int Tokens) Run(int n)
+            {
+                var watch = Stopwatch.StartNew();
+                int tokens = TextGenerator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: n)).Sum(g => g.Ids.Count);
+                return (watch.Elapsed.TotalSeconds, tokens);
+            }
+            Run(2);   // warm-up
+            var one = Run(1);
+            var all = Run(New);
+            double decode = (all.Tokens - one.Tokens) / (all.Seconds - one.Seconds);
+            Console.WriteLine($"batched decode {name}, {rows} row(s): {decode:N0} tokens/s in the decoding steps ({(all.Seconds - one.Seconds) / (New - 1) * 1000:N1} ms a step), " +
+                              $"{all.Tokens / all.Seconds:N0} tokens/s with the prefill of {rows}x{Prompt} tokens ({one.Seconds:N2} s)");
+        }
     }
 
     private static void Load()

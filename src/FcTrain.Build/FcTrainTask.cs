@@ -23,6 +23,9 @@ public sealed class FcTrainTask : ToolTask
     /// <summary>Further arguments, one item each (options and their values).</summary>
     public ITaskItem[] Arguments { get; set; } = [];
 
+    /// <summary>The command's wall time in seconds (invariant culture, one decimal), for the pipeline's summary.</summary>
+    [Output] public string Seconds { get; private set; } = "";
+
     protected override string ToolName => "dotnet";
 
     protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.High;
@@ -75,5 +78,11 @@ public sealed class FcTrainTask : ToolTask
         return false;
     }
 
-    public override bool Execute() => base.Execute() && !Log.HasLoggedErrors;
+    public override bool Execute()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        bool succeeded = base.Execute() && !Log.HasLoggedErrors;
+        Seconds = clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+        return succeeded;
+    }
 }

@@ -11,15 +11,16 @@ namespace FcTrain.Evaluation;
 /// <summary>A generated model turn, and how sure greedy decoding was of it.</summary>
 /// <param name="MinMargin">
 /// The smallest gap, over the turn's greedy choices (its stop token included), between the chosen token's logit
-/// and the runner-up's. A large margin means the turn cannot flip between machines through float rounding;
-/// null for recorded outputs.
+/// and the runner-up's (<see cref="Generated.MinMargin"/>). A large margin means the turn cannot flip between
+/// machines through float rounding; null for recorded outputs.
 /// </param>
 public sealed record GeneratedTurn(string Text, double? MinMargin = null);
 
 /// <summary>
 /// The model under evaluation: base model (tiny, a folder, a Hub id) plus an optional PEFT adapter, with the
 /// tokenizer it was trained with. Each case: prompt ids (<see cref="EvalPrompt"/>), greedy generation with the
-/// KV cache (<see cref="TextGenerator"/>), decoding with the tool markup kept (<see cref="TurnDecoder"/>).
+/// KV cache (<see cref="TextGenerator"/>, <see cref="FcTrainSettings.EvalBatchSize"/> cases at once), decoding with
+/// the tool markup kept (<see cref="TurnDecoder"/>).
 /// </summary>
 public sealed class EvalModel : IDisposable
 {
@@ -27,13 +28,15 @@ public sealed class EvalModel : IDisposable
     private readonly Gemma2ForCausalLM _model;
     private readonly GemmaTokenizer _tokenizer;
     private readonly GenerationOptions _generation;
+    private readonly int _batchSize;
 
-    private EvalModel(ModelSession session, int maxNewTokens)
+    private EvalModel(ModelSession session, int maxNewTokens, int batchSize)
     {
         _session = session;
         _model = session.Model;
         _tokenizer = session.Tokenizer;
         _generation = new GenerationOptions(MaxNewTokens: maxNewTokens);   // temperature 0: greedy
+        _batchSize = batchSize;
     }
 
     /// <summary>
@@ -55,33 +58,31 @@ public sealed class EvalModel : IDisposable
             throw;
         }
         log($"fctrain: model {session.Resolved.Name} on {session.Device.type.ToString().ToLowerInvariant()}{(options.Adapter is null ? "" : " with adapter " + options.Adapter)}, tokenizer {session.Tokenizer.Source}");
-        return new EvalModel(session, options.Settings.MaxNewTokens);
-    }
-
-    public GeneratedTurn Generate(EvalCase c)
-    {
-        int[] prompt = EvalPrompt.Encode(c, _tokenizer);
-        List<int> generated = TextGenerator.Generate(_model, prompt, _generation);
-        return new GeneratedTurn(TurnDecoder.Decode(_tokenizer, generated), MinMargin(prompt, generated));
+        return new EvalModel(session, options.Settings.MaxNewTokens, options.Settings.EvalBatchSize);
     }
 
     /// <summary>
-    /// Re-runs prompt + turn in one forward pass (no cache) and takes, at every position that chose a token of the
-    /// turn or its stop token, the gap between the two largest logits.
+    /// The model's turn for every case, in the order given. Cases of similar prompt length share a batch (little of
+    /// the prefill is padding), in batches as even as <see cref="FcTrainSettings.EvalBatchSize"/> allows.
     /// </summary>
-    private double MinMargin(int[] prompt, List<int> generated)
+    public IReadOnlyList<GeneratedTurn> Generate(IReadOnlyList<EvalCase> cases, Action<string>? log = null)
     {
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        long[] sequence = prompt.Concat(generated).Select(i => (long)i).ToArray();
-        var ids = tensor(sequence).unsqueeze(0).to(_model.Device);                                          // (1, T)
-        var positions = arange(0, sequence.Length, ScalarType.Int64, _model.Device).unsqueeze(0);           // (1, T)
-        var hidden = _model.Hidden(ids, positions);                                                         // (1, T, C)
-        // Positions prompt-1 .. T-1 predicted the generated tokens and then the stop (or the token limit).
-        var chosen = hidden[0, TensorIndex.Slice(prompt.Length - 1)];                                       // (G+1, C)
-        var logits = _model.Logits(chosen).to(ScalarType.Float32);                                          // (G+1, V)
-        var top2 = logits.topk(2, dim: -1).values;                                                          // (G+1, 2)
-        return (top2[.., 0] - top2[.., 1]).min().item<float>();
+        var prompts = cases.Select(c => (IReadOnlyList<int>)EvalPrompt.Encode(c, _tokenizer)).ToList();
+        var order = Enumerable.Range(0, cases.Count).OrderBy(i => prompts[i].Count).ToList();
+        var turns = new GeneratedTurn[cases.Count];
+        int batches = (cases.Count + _batchSize - 1) / _batchSize;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int k = 0; k < batches; k++)
+        {
+            int from = k * cases.Count / batches, to = (k + 1) * cases.Count / batches;
+            var batch = order.GetRange(from, to - from);
+            var generated = TextGenerator.GenerateBatch(_model, [.. batch.Select(i => prompts[i])], _generation);
+            for (int j = 0; j < batch.Count; j++)
+                turns[batch[j]] = new GeneratedTurn(TurnDecoder.Decode(_tokenizer, generated[j].Ids),
+                    float.IsPositiveInfinity(generated[j].MinMargin) ? null : generated[j].MinMargin);
+            log?.Invoke($"fctrain: generated {to}/{cases.Count} case(s), {generated.Sum(g => g.Ids.Count)} tokens in this batch of {batch.Count}, {clock.Elapsed.TotalSeconds:0.0}s");
+        }
+        return turns;
     }
 
     public void Dispose() => _session.Dispose();

@@ -40,8 +40,8 @@ public static class EvalSession
                 "Choose the other split (--split), or hold conversations out with split.eval_ids or split.eval_fraction in dataset.json.", "datasets");
 
         using var model = options.Outputs is null ? EvalModel.Load(options, loaded.Datasets, log) : null;
-        Func<EvalCase, GeneratedTurn> generate = model is not null
-            ? model.Generate
+        Func<IReadOnlyList<EvalCase>, IReadOnlyList<GeneratedTurn>> generate = model is not null
+            ? cases => model.Generate(cases, log)
             : RecordedOutputs.Generator(RecordedOutputs.Load(Path.GetFullPath(options.Outputs!, repoRoot), options.Outputs!), options.Outputs!);
         log($"fctrain: evaluating {cases} case(s) of the {split} split of {loaded.Datasets.Count} dataset(s) with " +
             (options.Outputs is null ? $"{options.Settings.Model}{(options.Adapter is null ? "" : " + " + options.Adapter)}" : options.Outputs));

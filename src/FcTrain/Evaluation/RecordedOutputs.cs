@@ -44,7 +44,7 @@ public static class RecordedOutputs
     }
 
     /// <summary>A generator that looks the case up; a case without an output is an error naming it.</summary>
-    public static Func<EvalCase, GeneratedTurn> Generator(IReadOnlyDictionary<string, string> outputs, string displayPath) =>
-        c => outputs.TryGetValue(c.Id, out string? output) ? new GeneratedTurn(output)
-            : throw FcTrainException.Error(MissingCase, $"no output for case '{c.Id}'. Record one line per assistant turn of the split.", displayPath);
+    public static Func<IReadOnlyList<EvalCase>, IReadOnlyList<GeneratedTurn>> Generator(IReadOnlyDictionary<string, string> outputs, string displayPath) =>
+        cases => [.. cases.Select(c => outputs.TryGetValue(c.Id, out string? output) ? new GeneratedTurn(output)
+            : throw FcTrainException.Error(MissingCase, $"no output for case '{c.Id}'. Record one line per assistant turn of the split.", displayPath))];
 }

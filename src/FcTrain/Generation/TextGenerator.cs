@@ -11,44 +11,114 @@ public sealed record GenerationOptions(
     long Seed = 0,
     bool UseKvCache = true);
 
+/// <summary>The ids generated for one prompt (its stop token not included) and how sure the choices were.</summary>
+/// <param name="MinMargin">
+/// The smallest gap, over every choice made (the stop token included), between the chosen token's logit and the
+/// runner-up's, taken from the logits the choice was made from; +∞ when nothing was chosen.
+/// </param>
+public sealed record Generated(IReadOnlyList<int> Ids, float MinMargin);
+
 /// <summary>
-/// Autoregressive decoding for a Gemma-2 model. With the KV cache the prompt runs once and each new token costs
-/// one position; without it every step reruns the whole sequence (kept for checking and benchmarking the cache).
-/// Stops at <c>&lt;end_of_turn&gt;</c> (107) or <c>&lt;eos&gt;</c> (1), which are not returned.
+/// Autoregressive decoding for a Gemma-2 model, for a batch of prompts at once (one prompt is a batch of one).
+/// With the KV cache the prompts run once, right-padded into one (B, T) prefill, each row at its own positions;
+/// then each step runs one new token per row. Without it every step reruns the whole sequences (kept for checking
+/// and benchmarking the cache). A row stops at <c>&lt;end_of_turn&gt;</c> (107) or <c>&lt;eos&gt;</c> (1), which are
+/// not returned, or after <see cref="GenerationOptions.MaxNewTokens"/>, and then leaves the batch.
+/// Each step reads the head's weights once for all rows; the greedy choice and its margin come from the same logits.
 /// </summary>
 public static class TextGenerator
 {
     public static readonly IReadOnlySet<int> StopIds = new HashSet<int> { 1, 107 };
 
-    public static List<int> Generate(Gemma2ForCausalLM model, IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null)
+    /// <summary>Padding of the prefill: never attended to (it follows each row's last token), never chosen.</summary>
+    private const long PadId = 0;
+
+    public static List<int> Generate(Gemma2ForCausalLM model, IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null) =>
+        [.. Run(model, [prompt], options, onToken)[0].Ids];
+
+    /// <summary>Generates for every prompt; row i of the result belongs to prompt i and equals generating it alone.</summary>
+    public static IReadOnlyList<Generated> GenerateBatch(Gemma2ForCausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options) =>
+        prompts.Count == 0 ? [] : Run(model, prompts, options, onToken: null);
+
+    private static Generated[] Run(Gemma2ForCausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, Action<int>? onToken)
     {
         model.eval();
         using var _ = no_grad();
-        using var cache = options.UseKvCache ? new KvCache(model.Config.NumHiddenLayers) : null;
+        int rows = prompts.Count;
+        var sequences = prompts.Select(p => new List<int>(p)).ToArray();
+        var outputs = prompts.Select(_ => new List<int>()).ToArray();
+        var margins = Enumerable.Repeat(float.PositiveInfinity, rows).ToArray();
+        var cached = new int[rows];                                   // tokens of each row already in the cache
+        using var cache = options.UseKvCache ? new KvCache(model.Config.NumHiddenLayers, prompts.Max(p => p.Count) + options.MaxNewTokens) : null;
         var generator = options.Temperature > 0 ? new Generator((ulong)options.Seed) : null;
-        var sequence = new List<int>(prompt);
-        var output = new List<int>();
-        for (int step = 0; step < options.MaxNewTokens; step++)
+        var active = Enumerable.Range(0, rows).ToList();              // rows still generating, in the cache's row order
+
+        for (int step = 0; step < options.MaxNewTokens && active.Count > 0; step++)
         {
             using var scope = NewDisposeScope();
-            // With the cache only the tokens it has not seen yet go in: the prompt first, then one token a step.
-            int start = cache is null ? 0 : (int)cache.Length;
-            var ids = tensor(sequence.Skip(start).Select(i => (long)i).ToArray()).unsqueeze(0).to(model.Device);   // (1, T)
-            var positions = arange(start, sequence.Count, ScalarType.Int64, model.Device).unsqueeze(0);              // (1, T)
-            var hidden = model.Hidden(ids, positions, documentIds: null, cache);                                   // (1, T, C)
-            var logits = model.Logits(hidden[.., -1]).to(ScalarType.Float32).squeeze(0);                          // (V)
-            int next = Pick(logits, options, generator);
-            if (StopIds.Contains(next)) break;
-            sequence.Add(next);
-            output.Add(next);
-            onToken?.Invoke(next);
+            var logits = NextLogits(model, active.Select(r => sequences[r]).ToList(), active.Select(r => cache is null ? 0 : cached[r]).ToList(), cache);   // (B, V)
+            var (chosen, margin) = generator is null ? Greedy(logits) : (Sample(logits, options, generator), null);
+            var keep = new List<long>();
+            for (int i = 0; i < active.Count; i++)
+            {
+                int row = active[i], next = chosen[i];
+                cached[row] = sequences[row].Count;
+                if (margin is not null) margins[row] = Math.Min(margins[row], margin[i]);
+                if (StopIds.Contains(next)) continue;
+                sequences[row].Add(next);
+                outputs[row].Add(next);
+                onToken?.Invoke(next);
+                keep.Add(i);
+            }
+            if (keep.Count < active.Count)
+            {
+                active = keep.Select(i => active[(int)i]).ToList();
+                if (active.Count > 0) cache?.KeepRows(tensor(keep.ToArray(), device: model.Device));
+            }
         }
-        return output;
+        return [.. outputs.Zip(margins, (ids, m) => new Generated(ids, m))];
     }
 
-    private static int Pick(Tensor logits, GenerationOptions options, Generator? generator)
+    /// <summary>
+    /// Runs each row's tokens the cache has not seen (from <paramref name="starts"/>), right-padded into (B, T), and
+    /// returns the float32 logits of each row's last token, (B, V).
+    /// </summary>
+    private static Tensor NextLogits(Gemma2ForCausalLM model, IReadOnlyList<List<int>> sequences, IReadOnlyList<int> starts, KvCache? cache)
     {
-        if (options.Temperature <= 0 || generator is null) return (int)logits.argmax().item<long>();
+        int b = sequences.Count, t = Enumerable.Range(0, b).Max(i => sequences[i].Count - starts[i]);
+        var ids = new long[b * t];
+        var positions = new long[b * t];
+        var last = new long[b];
+        for (int i = 0; i < b; i++)
+        {
+            int fresh = sequences[i].Count - starts[i];
+            for (int j = 0; j < t; j++)
+            {
+                ids[i * t + j] = j < fresh ? sequences[i][starts[i] + j] : PadId;
+                positions[i * t + j] = starts[i] + j;
+            }
+            last[i] = fresh - 1;
+        }
+        var device = model.Device;
+        var hidden = model.Hidden(tensor(ids, [b, t], device: device), tensor(positions, [b, t], device: device), documentIds: null, cache);   // (B, T, C)
+        var index = tensor(last, device: device).view(b, 1, 1).expand(b, 1, hidden.shape[2]);
+        return model.Logits(hidden.gather(1, index).squeeze(1)).to(ScalarType.Float32);                                                        // (B, V)
+    }
+
+    /// <summary>The argmax of each row and its gap to the runner-up, in two passes over the logits (overwritten).</summary>
+    private static (int[] Chosen, float[] Margin) Greedy(Tensor logits)
+    {
+        var (top, index) = logits.max(-1);                                          // (B), (B)
+        var second = logits.scatter_(1, index.unsqueeze(1), full(index.shape[0], 1, float.NegativeInfinity, logits.dtype, logits.device)).amax(-1);
+        int[] chosen = [.. index.cpu().data<long>().Select(i => (int)i)];
+        return (chosen, (top - second).cpu().data<float>().ToArray());
+    }
+
+    private static int[] Sample(Tensor logits, GenerationOptions options, Generator generator) =>
+        [.. Enumerable.Range(0, (int)logits.shape[0]).Select(i => Pick(logits[i], options, generator))];
+
+    private static int Pick(Tensor logits, GenerationOptions options, Generator generator)
+    {
         var probs = (logits / options.Temperature).softmax(-1);
         if (options.TopP < 1.0)
         {

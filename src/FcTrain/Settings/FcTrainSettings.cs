@@ -76,6 +76,12 @@ public sealed record FcTrainSettings
     /// compares against. 128 covers a thinking line and a few calls (gold turns of the samples are under 100).
     /// </summary>
     public int MaxNewTokens { get; init; } = 128;
+    /// <summary>
+    /// Cases <c>eval</c> and <c>snapshot</c> generate at once (batched greedy decoding; the outputs equal one at a time).
+    /// Each decoding step reads the head's weights once for the whole batch, so larger batches are faster until the
+    /// prefill's activations, which grow with batch × prompt length, fill the memory.
+    /// </summary>
+    public int EvalBatchSize { get; init; } = 64;
 
     /// <summary>
     /// These options with <see cref="Lora"/>'s shape read from <see cref="InitAdapter"/>'s <c>adapter_config.json</c>

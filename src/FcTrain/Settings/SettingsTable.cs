@@ -55,6 +55,7 @@ public static class SettingsTable
         new("lora.useRsLora", "FcTrainLoraUseRsLora", "--lora-use-rslora", SettingKind.Bool, s => s.Lora.UseRsLora, (s, v) => s with { Lora = s.Lora with { UseRsLora = (bool)v } }),
 
         new("eval.maxNewTokens", "FcTrainMaxNewTokens", "--max-new-tokens", SettingKind.Int, s => s.MaxNewTokens, (s, v) => s with { MaxNewTokens = (int)v }),
+        new("eval.batchSize", "FcTrainEvalBatchSize", "--eval-batch-size", SettingKind.Int, s => s.EvalBatchSize, (s, v) => s with { EvalBatchSize = (int)v }),
     ];
 
     public static Setting? Find(string key) => All.FirstOrDefault(s => s.Key == key);

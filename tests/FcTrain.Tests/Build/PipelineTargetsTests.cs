@@ -49,6 +49,18 @@ public sealed class PipelineTargetsTests : IDisposable
     }
 
     [Fact]
+    public void The_step_times_name_each_step_with_its_wall_time_or_as_skipped()
+    {
+        var first = MsBuild("-t:Build;_FcTrainStepTimes");
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Matches(@"fctrain: step validate: \d+\.\d s\s+fctrain: step tokenize: up to date, skipped\s+fctrain: step train: up to date, skipped\s+fctrain: step snapshot: up to date, skipped", first.Output);
+
+        var second = MsBuild("-t:Build;_FcTrainStepTimes");
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Contains("fctrain: step validate: up to date, skipped", second.Output);
+    }
+
+    [Fact]
     public void A_broken_dataset_file_fails_the_build_with_a_canonical_error()
     {
         string file = AConversationFile();
@@ -77,8 +89,8 @@ public sealed class PipelineTargetsTests : IDisposable
     private string AConversationFile() =>
         Directory.EnumerateFiles(Path.Combine(_repo, "datasets/travel/conversations"), "*.json").Order().First();
 
-    private (int ExitCode, string Output) MsBuild(params string[] properties) =>
-        CliRunner.Dotnet(_repo, ["msbuild", Path.Combine(_repo, "probe.proj"), "-t:Build", .. properties]);
+    private (int ExitCode, string Output) MsBuild(params string[] arguments) =>
+        CliRunner.Dotnet(_repo, ["msbuild", Path.Combine(_repo, "probe.proj"), .. arguments.Any(a => a.StartsWith("-t:")) ? arguments : ["-t:Build", .. arguments]]);
 
     internal static void CopyDirectory(string from, string to)
     {

@@ -15,10 +15,11 @@ public sealed class EvalModelTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static EvalReport Evaluate(string? adapter) =>
+    private static EvalReport Evaluate(string? adapter, Split split = Split.Eval, int maxNewTokens = 6, int batchSize = 64) =>
         EvalSession.Run(RepoPaths.Root, new EvalOptions
         {
-            Datasets = ["datasets/weather"], Split = Split.Eval, Adapter = adapter, Settings = new FcTrainSettings { Device = "cpu", MaxNewTokens = 6 },
+            Datasets = ["datasets/weather"], Split = split, Adapter = adapter,
+            Settings = new FcTrainSettings { Device = "cpu", MaxNewTokens = maxNewTokens, EvalBatchSize = batchSize },
         }, _ => { }).Report!;
 
     /// <summary>A PEFT adapter for tiny, saved by the project's writer; B = 0 (PEFT's init) unless <paramref name="perturb"/>.</summary>
@@ -63,6 +64,22 @@ public sealed class EvalModelTests : IDisposable
 
         var changed = Evaluate(SaveAdapter("changed", perturb: true));
         Assert.NotEqual(baseline.Results.Select(r => r.MinMargin), changed.Results.Select(r => r.MinMargin));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Batched_EqualsOneCaseAtATime_ForEveryCase()
+    {
+        string adapter = SaveAdapter("changed", perturb: true);
+        // Batches of 5 over the 21 train cases: uneven prompt lengths in one batch, and a last, smaller batch.
+        var alone = Evaluate(adapter, Split.Train, maxNewTokens: 16, batchSize: 1);
+        var batched = Evaluate(adapter, Split.Train, maxNewTokens: 16, batchSize: 5);
+
+        Assert.Equal(alone.Results.Select(r => r.Case.Id), batched.Results.Select(r => r.Case.Id));
+        Assert.Equal(alone.Results.Select(r => r.Output), batched.Results.Select(r => r.Output));
+        Assert.All(alone.Results.Zip(batched.Results), pair =>
+            Assert.InRange(pair.Second.MinMargin!.Value, pair.First.MinMargin!.Value - 1e-4, pair.First.MinMargin!.Value + 1e-4));
+        Assert.Equal(alone.Results.Select(r => r.Parsed.Kind), batched.Results.Select(r => r.Parsed.Kind));
     }
 
     [Fact]

@@ -28,7 +28,8 @@ public sealed class ToolCallSnapshotTests : IDisposable
     private IReadOnlyList<SnapshotResult> Check(bool accept = false, Func<EvalCase, GeneratedTurn>? model = null)
     {
         var datasets = Load();
-        var report = EvalRunner.Run(datasets, Split.Train, model ?? (c => new GeneratedTurn(SampleData.RenderGold(c.Gold))), "gold", null);
+        model ??= c => new GeneratedTurn(SampleData.RenderGold(c.Gold));
+        var report = EvalRunner.Run(datasets, Split.Train, cases => [.. cases.Select(model)], "gold", null);
         return ToolCallSnapshot.Check(report, datasets, _root, accept);
     }
 

@@ -79,7 +79,7 @@ internal sealed class EvalCommandOptions(string defaultSplit)
         Split.AcceptOnlyFromAmong("eval", "train");
         command.Arguments.Add(Paths);
         foreach (Option option in new Option[] { Adapter, Split, Outputs }) command.Options.Add(option);
-        _settings = new SettingsOptions(command, [.. SettingsOptions.ModelKeys, "eval.maxNewTokens"]);
+        _settings = new SettingsOptions(command, [.. SettingsOptions.ModelKeys, "eval.maxNewTokens", "eval.batchSize"]);
     }
 
     /// <summary>The options, and the workspace root the datasets are relative to.</summary>

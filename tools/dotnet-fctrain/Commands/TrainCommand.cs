@@ -20,7 +20,7 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the latest run under the output root from its last checkpoint." };
         var lockTimeout = LockOption.Create();
         var command = new Command("train", "Fine-tune the base model with LoRA on the tokenized shards and save a PEFT adapter.") { resume, lockTimeout };
-        var settingsOptions = new SettingsOptions(command, [.. SettingsTable.All.Where(s => s.Key != "eval.maxNewTokens").Select(s => s.Key)]);
+        var settingsOptions = new SettingsOptions(command, [.. SettingsTable.All.Where(s => !s.Key.StartsWith("eval.", StringComparison.Ordinal)).Select(s => s.Key)]);
         command.SetAction(parse =>
         {
             // --init-adapter: its adapter_config.json gives the LoRA shape

@@ -40,7 +40,7 @@ public sealed class Attention : nn.Module
 
     /// <param name="x">(B, T, C)</param>
     /// <param name="mask">(B|1, 1, T, S) booleans: may query t see key s.</param>
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer, int? window)
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
     {
         long b = x.shape[0], t = x.shape[1];
         var q = qProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);     // (B, H, T, D)
@@ -49,17 +49,24 @@ public sealed class Attention : nn.Module
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);
 
-        if (cache is not null)
-        {
-            (k, v, long first) = cache.Append(layer, k, v, window);              // (B, KV, S, D)
-            mask = mask[.., .., .., (int)first..];
-        }
+        if (cache is not null) (k, v) = cache.Write(layer, k, v);                // (B, KV, S, D)
         k = k.repeat_interleave(heads / kvHeads, dim: 1);                         // (B, H, S, D)
         v = v.repeat_interleave(heads / kvHeads, dim: 1);
 
-        var scores = q.matmul(k.transpose(2, 3)) * scaling;                       // (B, H, T, S)
-        if (softCap is double cap) scores = (scores / cap).tanh() * cap;
-        scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+        var scores = q.matmul(k.transpose(2, 3));                                 // (B, H, T, S)
+        if (is_grad_enabled())
+        {
+            scores = scores * scaling;
+            if (softCap is double cap) scores = (scores / cap).tanh() * cap;
+            scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+        }
+        else
+        {
+            // Decoding: the same operations in place, so a batched prefill holds one (B, H, T, S) tensor, not five.
+            scores.mul_(scaling);
+            if (softCap is double cap) scores.div_(cap).tanh_().mul_(cap);
+            scores.masked_fill_(mask.logical_not(), double.NegativeInfinity);
+        }
         var probs = functional.softmax(scores, -1, ScalarType.Float32).to(q.dtype);   // softmax in float32, as transformers
         var y = probs.matmul(v);                                                   // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, heads * headDim);                     // (B, T, H·D)

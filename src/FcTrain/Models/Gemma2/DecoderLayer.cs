@@ -36,7 +36,7 @@ public sealed class DecoderLayer : nn.Module
 
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)   // (B, T, C)
     {
-        var h = SelfAttention.forward(inputNorm.forward(x), cos, sin, mask, cache, Index, Window);
+        var h = SelfAttention.forward(inputNorm.forward(x), cos, sin, mask, cache, Index);
         x = x + postAttentionNorm.forward(h);
         h = Mlp.forward(preFeedforwardNorm.forward(x));
         return x + postFeedforwardNorm.forward(h);

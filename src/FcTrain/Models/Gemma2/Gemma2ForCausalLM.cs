@@ -44,7 +44,9 @@ public sealed class Gemma2ForCausalLM : nn.Module
     public Tensor Logits(Tensor hidden)
     {
         var logits = LmHead.forward(hidden);
-        if (Config.FinalLogitSoftcapping is double cap) logits = (logits / cap).tanh() * cap;
+        // Without autograd (decoding) the cap is applied in place: no extra copies of the (…, V) logits, same values.
+        if (Config.FinalLogitSoftcapping is double cap)
+            logits = is_grad_enabled() ? (logits / cap).tanh() * cap : logits.div_(cap).tanh_().mul_(cap);
         return logits;
     }
 

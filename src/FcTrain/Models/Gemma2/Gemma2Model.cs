@@ -40,9 +40,10 @@ public sealed class Gemma2Model : nn.Module
         x = x * tensor(Math.Sqrt(config.HiddenSize), x.dtype, x.device);
         var (cos, sin) = Rotary.Tables(positionIds, config.HeadDim, config.RopeTheta, x.dtype);
 
-        long past = cache?.Length ?? 0, t = inputIds.shape[1];
-        var queries = arange(past, past + t, ScalarType.Int64, x.device);
-        var keys = arange(0, past + t, ScalarType.Int64, x.device);
+        // With a cache a token's position is its slot: each row's queries sit at their own positions (B, T).
+        long t = inputIds.shape[1];
+        var queries = cache is null ? arange(0, t, ScalarType.Int64, x.device) : positionIds;
+        var keys = arange(0, cache?.Begin(positionIds) ?? t, ScalarType.Int64, x.device);
         var globalMask = AttentionMask.Build(queries, keys, documentIds, window: null);
         var slidingMask = AttentionMask.Build(queries, keys, documentIds, config.SlidingWindow);
 
@@ -52,7 +53,6 @@ public sealed class Gemma2Model : nn.Module
             Tensor Block(Tensor h) => layer.forward(h, cos, sin, mask, cache);
             x = runLayer is null ? Block(x) : runLayer(layer, Block, x);
         }
-        cache?.Advance(t);
         return norm.forward(x);
     }
 }

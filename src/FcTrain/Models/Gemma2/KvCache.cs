@@ -3,48 +3,81 @@ using static TorchSharp.torch;
 namespace FcTrain.Models.Gemma2;
 
 /// <summary>
-/// Keys and values of the tokens seen so far, per layer, so each decoding step runs only the new token.
-/// Sliding-window layers keep only the last <c>window</c> positions: older keys are masked anyway.
+/// Keys and values of the tokens seen so far, per layer, so each decoding step runs only the new tokens.
+/// Each layer's buffers are allocated once, (B, KV, capacity, D), on the first write, and written in place: a
+/// token's key goes to the slot of its position, so rows of a batch can be at different positions (right-padded
+/// prompts) and nothing is copied as the sequence grows. Slots past a row's position hold stale or padding
+/// keys; the causal mask (key ≤ query position) never lets a query see them, and sliding-window layers mask
+/// keys older than the window instead of trimming them.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
     private readonly Tensor?[] _keys, _values;
-    private readonly long[] _dropped;   // positions trimmed off the front of each layer's cache
+    private readonly long _capacity;
 
-    public KvCache(int layers)
+    /// <param name="capacity">Positions per row: the longest prompt plus the tokens to generate.</param>
+    public KvCache(int layers, long capacity)
     {
         _keys = new Tensor?[layers];
         _values = new Tensor?[layers];
-        _dropped = new long[layers];
+        _capacity = capacity;
     }
 
-    /// <summary>Tokens seen so far (the index the next token gets).</summary>
-    public long Length { get; private set; }
+    public long Capacity => _capacity;
 
-    /// <summary>Appends (B, KV, T, D) keys/values of one layer; returns the layer's cached keys, values and the
-    /// sequence index of the first cached position.</summary>
-    public (Tensor Keys, Tensor Values, long First) Append(int layer, Tensor k, Tensor v, int? window)
+    private Tensor? _positions;   // (B, T) positions of the forward in progress
+    private long _length;
+
+    /// <summary>
+    /// Starts a forward of tokens at <paramref name="positions"/> (B, T), which must be below <see cref="Capacity"/>;
+    /// returns how many slots their queries can see: the largest position + 1.
+    /// </summary>
+    public long Begin(Tensor positions)
     {
-        var keys = _keys[layer] is { } pk ? cat([pk, k], 2) : k.alias();
-        var values = _values[layer] is { } pv ? cat([pv, v], 2) : v.alias();
-        if (window is int w && keys.shape[2] > w + k.shape[2])
-        {
-            long drop = keys.shape[2] - (w + k.shape[2]);   // keep what the new queries can still see
-            keys = keys[.., .., (int)drop..];
-            values = values[.., .., (int)drop..];
-            _dropped[layer] += drop;
-        }
-        Replace(ref _keys[layer], keys);
-        Replace(ref _values[layer], values);
-        return (keys, values, _dropped[layer]);
+        _positions = positions;
+        _length = positions.max().item<long>() + 1;
+        if (_length > _capacity) throw new ArgumentOutOfRangeException(nameof(positions), $"position {_length - 1} is past the cache's capacity of {_capacity}");
+        return _length;
     }
 
-    /// <summary>Called once per forward, after every layer appended its new tokens.</summary>
-    public void Advance(long tokens) => Length += tokens;
+    /// <summary>
+    /// Writes the (B, KV, T, D) keys/values of one layer at the positions of the forward in progress and returns the
+    /// layer's first slots, (B, KV, S, D) with S from <see cref="Begin"/>: views of the buffers, not copies.
+    /// </summary>
+    public (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v)
+    {
+        if (_positions is null) throw new InvalidOperationException("KvCache.Begin must start the forward");
+        long b = k.shape[0], kvHeads = k.shape[1], t = k.shape[2], d = k.shape[3];
+        var slots = _positions.view(b, 1, t, 1).expand(b, kvHeads, t, d);   // (B, KV, T, D)
+        var keys = Buffer(ref _keys[layer], k).scatter_(2, slots, k);
+        var values = Buffer(ref _values[layer], v).scatter_(2, slots, v);
+        return (keys.narrow(2, 0, _length), values.narrow(2, 0, _length));
+    }
+
+    /// <summary>Keeps only the given rows (B') of every layer, in that order: finished rows leave the batch.</summary>
+    public void KeepRows(Tensor rows)
+    {
+        for (int layer = 0; layer < _keys.Length; layer++)
+        {
+            if (_keys[layer] is null) continue;
+            Replace(ref _keys[layer], _keys[layer]!.index_select(0, rows));
+            Replace(ref _values[layer], _values[layer]!.index_select(0, rows));
+        }
+    }
+
+    private Tensor Buffer(ref Tensor? slot, Tensor like)
+    {
+        if (slot is null)
+        {
+            // Zeros, not empty: a masked slot is multiplied by a zero probability, and 0 · NaN would be NaN.
+            slot = zeros([like.shape[0], like.shape[1], _capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        }
+        return slot;
+    }
 
     private static void Replace(ref Tensor? slot, Tensor value)
     {
-        var kept = value.detach().DetachFromDisposeScope();   // lives until replaced or the cache is disposed
+        var kept = value.DetachFromDisposeScope();   // lives until replaced or the cache is disposed
         slot?.Dispose();
         slot = kept;
     }
