@@ -67,11 +67,13 @@ internal sealed class CliProcess : IDisposable
         }
     }
 
-    /// <summary>SIGKILL: no handler, no finally block, no flush runs.</summary>
-    public void Kill()
+    /// <summary>SIGKILL: no handler, no finally block, no flush runs. Returns false when the process had already ended by itself.</summary>
+    public bool Kill()
     {
+        bool running = !process.HasExited;
         process.Kill();
         process.WaitForExit();
+        return running;
     }
 
     public int WaitForExit(TimeSpan timeout)
