@@ -127,24 +127,37 @@ internal static class ModelBenchmark
         return (Run(steps) - Run(1)) / (steps - 1);
     }
 
-    /// <summary>Where one decoding step's time goes at <paramref name="rows"/> rows: the layers on one token a row, the head (with its soft-cap), the choice.</summary>
+    /// <summary>
+    /// Where one decoding step's time goes at <paramref name="rows"/> rows: the layers on one token a row, then the head
+    /// and the choice as decoding runs them: fused (<see cref="GreedyHead"/>) where it applies, and the tensor path
+    /// (the head's product, then argmax and runner-up over the logits) in any case, for comparison.
+    /// </summary>
     private static void Profile(string name, Gemma2ForCausalLM model, int prompt, int rows = 1)
     {
         model.eval();
         using var _ = no_grad();
-        using var cache = new KvCache(model.Config.NumHiddenLayers, prompt + 64);
+        using var cache = new KvCache(model.Config.NumHiddenLayers, prompt + 64, rows);
         using (var scope = NewDisposeScope())
             model.Hidden(randint(3, model.Config.VocabSize, [rows, prompt]), arange(prompt).unsqueeze(0).expand(rows, prompt), null, cache);
-        double layers = 0, head = 0, choice = 0;
+        var watch = Stopwatch.StartNew();
+        using var fused = GreedyHead.For(model);
+        double packing = watch.Elapsed.TotalMilliseconds;
+        double layers = 0, head = 0, choice = 0, fusedHead = 0;
         const int Steps = 32;
         for (int step = 0; step < Steps; step++)
         {
             using var scope = NewDisposeScope();
-            var watch = Stopwatch.StartNew();
-            var hidden = model.Hidden(full(rows, 1, 42L), full(rows, 1, (long)(prompt + step)), null, cache);   // (B, 1, C)
-            layers += watch.Elapsed.TotalMilliseconds;
             watch.Restart();
-            var logits = model.Logits(hidden[.., -1]).to(ScalarType.Float32);                                    // (B, V)
+            var hidden = model.Hidden(full(rows, 1, 42L), full(rows, 1, (long)(prompt + step)), null, cache)[.., -1];   // (B, C)
+            layers += watch.Elapsed.TotalMilliseconds;
+            if (fused is not null)
+            {
+                watch.Restart();
+                fused.Choose(hidden);
+                fusedHead += watch.Elapsed.TotalMilliseconds;
+            }
+            watch.Restart();
+            var logits = model.LmHead.forward(hidden).to(ScalarType.Float32);                                      // (B, V)
             head += watch.Elapsed.TotalMilliseconds;
             watch.Restart();
             var (top, index) = logits.max(-1);
@@ -152,7 +165,9 @@ internal static class ModelBenchmark
             (top - second).sum().item<float>();
             choice += watch.Elapsed.TotalMilliseconds;
         }
-        Console.WriteLine($"decode {name}, {rows} row(s), one step: layers {layers / Steps:N2} ms, head + soft-cap {head / Steps:N2} ms, argmax + runner-up {choice / Steps:N2} ms");
+        Console.WriteLine($"decode {name}, {rows} row(s), one step: layers {layers / Steps:N2} ms; " +
+                          (fused is null ? "no fused head here (needs the CPU, a float32 head and AVX-512); " : $"fused head and choice {fusedHead / Steps:N2} ms (packing its panels once: {packing:N0} ms); ") +
+                          $"tensor path: head {head / Steps:N2} ms, argmax + runner-up {choice / Steps:N2} ms");
     }
 
     /// <summary>Aggregate greedy decoding tokens/s at several batch sizes: 128-token prompts, 64 new tokens a row.</summary>

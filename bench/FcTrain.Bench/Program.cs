@@ -2,6 +2,7 @@ using FcTrain.Bench;
 
 // dotnet run -c Release --project bench/FcTrain.Bench -- <benchmark> [options]
 // One subcommand per benchmark; each prints what it measured.
+FcTrain.Models.OpenMp.LimitSpinning();   // as the CLI does, before anything loads libtorch
 var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["validate"] = ValidateBenchmark.Run,

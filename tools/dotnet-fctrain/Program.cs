@@ -3,6 +3,8 @@ using FcTrain.Cli;
 using FcTrain.Cli.Commands;
 using FcTrain.Diagnostics;
 
+FcTrain.Models.OpenMp.LimitSpinning();   // before anything loads libtorch
+
 var root = new RootCommand("fctrain: fine-tune Gemma-2 for function calling with LoRA, dataset as code.");
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());

@@ -29,6 +29,7 @@ public sealed class EvalModel : IDisposable
     private readonly GemmaTokenizer _tokenizer;
     private readonly GenerationOptions _generation;
     private readonly int _batchSize;
+    private readonly GreedyHead? _head;   // the fused head, packed once for every batch (null where it does not apply)
 
     private EvalModel(ModelSession session, int maxNewTokens, int batchSize)
     {
@@ -37,6 +38,7 @@ public sealed class EvalModel : IDisposable
         _tokenizer = session.Tokenizer;
         _generation = new GenerationOptions(MaxNewTokens: maxNewTokens);   // temperature 0: greedy
         _batchSize = batchSize;
+        _head = GreedyHead.For(_model);
     }
 
     /// <summary>
@@ -45,6 +47,7 @@ public sealed class EvalModel : IDisposable
     /// </summary>
     public static EvalModel Load(EvalOptions options, IReadOnlyList<Dataset> datasets, Action<string> log)
     {
+        Training.NativeMemory.KeepFreedMemoryForReuse();   // a prefill's buffers, reused by the next prompt's
         var mode = ToolTokens.ParseMode(datasets.Select(d => d.Manifest.Template.ToolTokens).FirstOrDefault() ?? "reserved");
         var session = ModelSession.Open(options.Settings, options.Adapter, mode, log);
         try
@@ -76,7 +79,7 @@ public sealed class EvalModel : IDisposable
         {
             int from = k * cases.Count / batches, to = (k + 1) * cases.Count / batches;
             var batch = order.GetRange(from, to - from);
-            var generated = TextGenerator.GenerateBatch(_model, [.. batch.Select(i => prompts[i])], _generation);
+            var generated = TextGenerator.GenerateBatch(_model, [.. batch.Select(i => prompts[i])], _generation, _head);
             for (int j = 0; j < batch.Count; j++)
                 turns[batch[j]] = new GeneratedTurn(TurnDecoder.Decode(_tokenizer, generated[j].Ids),
                     float.IsPositiveInfinity(generated[j].MinMargin) ? null : generated[j].MinMargin);
@@ -85,5 +88,9 @@ public sealed class EvalModel : IDisposable
         return turns;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _head?.Dispose();
+        _session.Dispose();
+    }
 }

@@ -50,6 +50,10 @@ public sealed class Gemma2ForCausalLM : nn.Module
         return logits;
     }
 
+    /// <summary>The soft-cap of one logit, cap · tanh(z / cap) in float32 as <see cref="Logits"/> applies it, or z without
+    /// a cap. It is monotonic: greedy decoding takes the argmax of the uncapped logits and caps only what it compares.</summary>
+    public static float SoftCap(float logit, double? cap) => cap is double c ? MathF.Tanh(logit / (float)c) * (float)c : logit;
+
     /// <summary>Full logits (B, T, V).</summary>
     public Tensor forward(Tensor inputIds, Tensor positionIds, Tensor? documentIds = null, KvCache? cache = null) =>
         Logits(Hidden(inputIds, positionIds, documentIds, cache));
