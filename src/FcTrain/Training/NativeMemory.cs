@@ -6,7 +6,7 @@ namespace FcTrain.Training;
 /// glibc malloc settings for training on CPU. By default glibc returns freed memory to the kernel eagerly (heap trim,
 /// and mmap for large blocks whose threshold only grows as blocks are freed), so a training step that allocates and
 /// frees the same tensors every time spends much of its time in page faults. Fixing the mmap threshold at its maximum
-/// (32 MB: the head's 16 MB logit chunks and the attention scores come from the heap) and keeping up to 256 MB of
+/// (32 MB: the head's logit chunks, just under it, and the attention scores come from the heap) and keeping up to 256 MB of
 /// freed memory at the top of the heap lets the next step reuse this step's buffers. The keep is bounded because
 /// whatever it holds adds to the process's peak RSS (docs/performance.md).
 /// </summary>
