@@ -114,26 +114,32 @@ public sealed unsafe class GreedyHead : IDisposable
             int id0 = p * Width, valid = Math.Min(Width, vocab - id0), r = 0;
             for (; r + 8 <= batch; r += 8)
             {
-                Panel8(x + (long)r * k, k, panel, logits);
+                Panel<Rows8>(x + (long)r * k, k, panel, logits);
                 for (int i = 0; i < 8; i++) top[r + i].Add(logits + i * Width, id0, valid);
             }
             for (; r + 4 <= batch; r += 4)
             {
-                Panel4(x + (long)r * k, k, panel, logits);
+                Panel<Rows4>(x + (long)r * k, k, panel, logits);
                 for (int i = 0; i < 4; i++) top[r + i].Add(logits + i * Width, id0, valid);
             }
             for (; r < batch; r++)
             {
-                Panel1(x + (long)r * k, k, panel, logits);
+                Panel<Rows1>(x + (long)r * k, k, panel, logits);
                 top[r].Add(logits, id0, valid);
             }
         }
     }
 
-    // The micro-kernels: rows × 32 ids of accumulators in registers, k inputs deep, one broadcast per row and input.
+    // The micro-kernel: R rows × 32 ids of accumulators in registers, k inputs deep, one broadcast per row and input.
+    // R is a type so that the JIT compiles one kernel per height with the unused rows' code removed.
+
+    private interface IRows { static abstract int Count { get; } }
+    private struct Rows8 : IRows { public static int Count => 8; }
+    private struct Rows4 : IRows { public static int Count => 4; }
+    private struct Rows1 : IRows { public static int Count => 1; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
-    private static void Panel8(float* x, int k, float* w, float* o)
+    private static void Panel<R>(float* x, int k, float* w, float* o) where R : struct, IRows
     {
         Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
         Vector512<float> e0 = default, e1 = default, f0 = default, f1 = default, g0 = default, g1 = default, h0 = default, h1 = default;
@@ -141,46 +147,22 @@ public sealed unsafe class GreedyHead : IDisposable
         {
             var w0 = Vector512.Load(w);
             var w1 = Vector512.Load(w + 16);
-            var v = Vector512.Create(x[i]);         a0 = Vector512.FusedMultiplyAdd(w0, v, a0); a1 = Vector512.FusedMultiplyAdd(w1, v, a1);
-            v = Vector512.Create(x[k + i]);         b0 = Vector512.FusedMultiplyAdd(w0, v, b0); b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
-            v = Vector512.Create(x[2 * k + i]);     c0 = Vector512.FusedMultiplyAdd(w0, v, c0); c1 = Vector512.FusedMultiplyAdd(w1, v, c1);
-            v = Vector512.Create(x[3 * k + i]);     d0 = Vector512.FusedMultiplyAdd(w0, v, d0); d1 = Vector512.FusedMultiplyAdd(w1, v, d1);
-            v = Vector512.Create(x[4 * k + i]);     e0 = Vector512.FusedMultiplyAdd(w0, v, e0); e1 = Vector512.FusedMultiplyAdd(w1, v, e1);
-            v = Vector512.Create(x[5 * k + i]);     f0 = Vector512.FusedMultiplyAdd(w0, v, f0); f1 = Vector512.FusedMultiplyAdd(w1, v, f1);
-            v = Vector512.Create(x[6 * k + i]);     g0 = Vector512.FusedMultiplyAdd(w0, v, g0); g1 = Vector512.FusedMultiplyAdd(w1, v, g1);
-            v = Vector512.Create(x[7 * k + i]);     h0 = Vector512.FusedMultiplyAdd(w0, v, h0); h1 = Vector512.FusedMultiplyAdd(w1, v, h1);
-        }
-        a0.Store(o); a1.Store(o + 16); b0.Store(o + 32); b1.Store(o + 48); c0.Store(o + 64); c1.Store(o + 80); d0.Store(o + 96); d1.Store(o + 112);
-        e0.Store(o + 128); e1.Store(o + 144); f0.Store(o + 160); f1.Store(o + 176); g0.Store(o + 192); g1.Store(o + 208); h0.Store(o + 224); h1.Store(o + 240);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
-    private static void Panel4(float* x, int k, float* w, float* o)
-    {
-        Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
-        for (int i = 0; i < k; i++, w += Width)
-        {
-            var w0 = Vector512.Load(w);
-            var w1 = Vector512.Load(w + 16);
-            var v = Vector512.Create(x[i]);         a0 = Vector512.FusedMultiplyAdd(w0, v, a0); a1 = Vector512.FusedMultiplyAdd(w1, v, a1);
-            v = Vector512.Create(x[k + i]);         b0 = Vector512.FusedMultiplyAdd(w0, v, b0); b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
-            v = Vector512.Create(x[2 * k + i]);     c0 = Vector512.FusedMultiplyAdd(w0, v, c0); c1 = Vector512.FusedMultiplyAdd(w1, v, c1);
-            v = Vector512.Create(x[3 * k + i]);     d0 = Vector512.FusedMultiplyAdd(w0, v, d0); d1 = Vector512.FusedMultiplyAdd(w1, v, d1);
-        }
-        a0.Store(o); a1.Store(o + 16); b0.Store(o + 32); b1.Store(o + 48); c0.Store(o + 64); c1.Store(o + 80); d0.Store(o + 96); d1.Store(o + 112);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
-    private static void Panel1(float* x, int k, float* w, float* o)
-    {
-        Vector512<float> a0 = default, a1 = default;
-        for (int i = 0; i < k; i++, w += Width)
-        {
-            var v = Vector512.Create(x[i]);
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(w), v, a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(w + 16), v, a1);
+            var v = Vector512.Create(x[i]); a0 = Vector512.FusedMultiplyAdd(w0, v, a0); a1 = Vector512.FusedMultiplyAdd(w1, v, a1);
+            if (R.Count == 1) continue;
+            v = Vector512.Create(x[k + i]); b0 = Vector512.FusedMultiplyAdd(w0, v, b0); b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
+            v = Vector512.Create(x[2 * k + i]); c0 = Vector512.FusedMultiplyAdd(w0, v, c0); c1 = Vector512.FusedMultiplyAdd(w1, v, c1);
+            v = Vector512.Create(x[3 * k + i]); d0 = Vector512.FusedMultiplyAdd(w0, v, d0); d1 = Vector512.FusedMultiplyAdd(w1, v, d1);
+            if (R.Count == 4) continue;
+            v = Vector512.Create(x[4 * k + i]); e0 = Vector512.FusedMultiplyAdd(w0, v, e0); e1 = Vector512.FusedMultiplyAdd(w1, v, e1);
+            v = Vector512.Create(x[5 * k + i]); f0 = Vector512.FusedMultiplyAdd(w0, v, f0); f1 = Vector512.FusedMultiplyAdd(w1, v, f1);
+            v = Vector512.Create(x[6 * k + i]); g0 = Vector512.FusedMultiplyAdd(w0, v, g0); g1 = Vector512.FusedMultiplyAdd(w1, v, g1);
+            v = Vector512.Create(x[7 * k + i]); h0 = Vector512.FusedMultiplyAdd(w0, v, h0); h1 = Vector512.FusedMultiplyAdd(w1, v, h1);
         }
         a0.Store(o); a1.Store(o + 16);
+        if (R.Count == 1) return;
+        b0.Store(o + 32); b1.Store(o + 48); c0.Store(o + 64); c1.Store(o + 80); d0.Store(o + 96); d1.Store(o + 112);
+        if (R.Count == 4) return;
+        e0.Store(o + 128); e1.Store(o + 144); f0.Store(o + 160); f1.Store(o + 176); g0.Store(o + 192); g1.Store(o + 208); h0.Store(o + 224); h1.Store(o + 240);
     }
 
     /// <summary>A row's best logit so far, its id, and the best of the others.</summary>
