@@ -32,7 +32,7 @@ public static class TextGenerator
 {
     public static readonly IReadOnlySet<int> StopIds = new HashSet<int> { 1, 107 };
 
-    /// <summary>Padding of the prefill: never attended to (it follows each row's last token), never chosen.</summary>
+    /// <summary>Padding of a batched forward without the cache: never attended to (it follows each row's last token), never chosen.</summary>
     private const long PadId = 0;
 
     public static List<int> Generate(Gemma2ForCausalLM model, IReadOnlyList<int> prompt, GenerationOptions options, Action<int>? onToken = null) =>
@@ -93,8 +93,8 @@ public static class TextGenerator
     /// Runs each row's tokens the cache has not seen (from <paramref name="starts"/>), right-padded into (B, T), and
     /// returns the hidden state of each row's last token, (B, C). With the cache, a prefill (rows with more than one
     /// new token) runs one row at a time, unpadded, into that row of the cache: a batched prefill's (B, H, T, S)
-    /// scores are mostly padding and masked keys, 195 MB a layer for 38 tiny prompts of 800 tokens, and a row alone
-    /// took a fifth of the time.
+    /// scores are mostly padding and masked keys, 195 MB a layer for 38 tiny prompts of 800 tokens, and the samples'
+    /// 77 prompts prefilled in half the time one by one (14.3 s → 7.3 s).
     /// </summary>
     private static Tensor NextHidden(Gemma2ForCausalLM model, IReadOnlyList<List<int>> sequences, IReadOnlyList<int> starts, KvCache? cache)
     {
