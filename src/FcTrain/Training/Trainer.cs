@@ -224,9 +224,10 @@ public sealed class Trainer
             else sum.add_(loss);   // in place, so nothing of a later chunk outlives its scope
             using (no_grad())
             {
-                var gold = logits.gather(1, target).squeeze(1);                                        // (n)
-                var (top, topIds) = logits.topk(2, dim: 1);                                            // (n, 2)
-                var rival = where(topIds[.., 0].eq(target.squeeze(1)), top[.., 1], top[.., 0]);       // best other logit (n)
+                var gold = logits.gather(1, target).squeeze(1);                                        // (n), a copy
+                // The best other logit: the target's own set to −∞ in place (backward reads the log-softmax's output,
+                // never these logits), then one max. A top-2 took 18x as long (9.8 ms against 0.5 ms a chunk).
+                var rival = logits.scatter_(1, target, full(length, 1, float.NegativeInfinity, logits.dtype, logits.device)).amax(1);   // (n)
                 var margin = gold - rival;
                 correct.add_(margin.gt(0).sum());
                 minMargin.copy_(minimum(minMargin, margin.min()));
