@@ -47,7 +47,7 @@ public sealed class EvalModel : IDisposable
     /// </summary>
     public static EvalModel Load(EvalOptions options, IReadOnlyList<Dataset> datasets, Action<string> log)
     {
-        Training.NativeMemory.KeepFreedMemoryForReuse();   // a prefill's buffers, reused by the next prompt's
+        NativeMemory.KeepFreedMemoryForReuse();   // a prefill's buffers, reused by the next prompt's
         var mode = ToolTokens.ParseMode(datasets.Select(d => d.Manifest.Template.ToolTokens).FirstOrDefault() ?? "reserved");
         var session = ModelSession.Open(options.Settings, options.Adapter, mode, log);
         try

@@ -72,7 +72,7 @@ public sealed class Trainer
     public Trainer(FcTrainSettings options, ITrainableModel model, PackedData data, TextWriter log)
     {
         data.CheckVocabulary(model.VocabSize);
-        NativeMemory.KeepFreedMemoryForReuse();
+        Models.NativeMemory.KeepFreedMemoryForReuse();
         this.options = options;
         this.model = model;
         this.data = data;

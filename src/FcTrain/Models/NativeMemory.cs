@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace FcTrain.Training;
+namespace FcTrain.Models;
 
 /// <summary>
-/// glibc malloc settings for training on CPU. By default glibc returns freed memory to the kernel eagerly (heap trim,
+/// glibc malloc settings for training and decoding on CPU. By default glibc returns freed memory to the kernel eagerly (heap trim,
 /// and mmap for large blocks whose threshold only grows as blocks are freed), so a training step that allocates and
 /// frees the same tensors every time spends much of its time in page faults. Fixing the mmap threshold at its maximum
 /// (32 MB: the head's logit chunks, just under it, and the attention scores come from the heap) and keeping up to 256 MB of
