@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using FcTrain.Models;
 using FcTrain.Models.Gemma2;
 using static TorchSharp.torch;
 
@@ -22,50 +23,32 @@ namespace FcTrain.Generation;
 /// </summary>
 public sealed unsafe class GreedyHead : IDisposable
 {
-    private const int Width = 32;                        // ids per panel: two Vector512<float>
+    private const int Width = HeadPanels.Width;
 
-    private readonly Tensor[] blocks;                    // (P', K, 32) float32 each: panel p, input k, id 32p + j of [W, B]
-    private readonly nint[] blockData;                   // their data (native memory, which does not move)
-    private readonly int panelsPerBlock, panelCount;
+    private readonly HeadPanels panels;                  // [W, B] in panels of 32 ids
     private readonly Tensor? loraA;                      // (r, C) float32, the head's adapter input projection
     private readonly float scaling;
     private readonly double? cap;
-    private readonly int vocab, inputs;
 
     /// <param name="weight">The head's (V, C) weight.</param>
     /// <param name="loraA">The head's adapter (r, C), or null; <paramref name="loraB"/> (V, r) comes with it.</param>
     /// <param name="cap">The final logit soft-cap, or null.</param>
     public GreedyHead(Tensor weight, Tensor? loraA, Tensor? loraB, double scaling, double? cap)
     {
-        vocab = (int)weight.shape[0];
-        inputs = (int)(weight.shape[1] + (loraB?.shape[1] ?? 0));
-        panelCount = (vocab + Width - 1) / Width;
-        panelsPerBlock = Math.Max(1, int.MaxValue / (inputs * Width * sizeof(float)));   // a block's bytes fit a Span
-        blocks = new Tensor[(panelCount + panelsPerBlock - 1) / panelsPerBlock];
-        blockData = new nint[blocks.Length];
-        for (int b = 0; b < blocks.Length; b++)
-        {
-            using var scope = NewDisposeScope();
-            int first = b * panelsPerBlock * Width, count = Math.Min(panelsPerBlock, panelCount - b * panelsPerBlock);
-            int ids = Math.Min(count * Width, vocab - first);
-            var rows = weight.narrow(0, first, ids).to(ScalarType.Float32);
-            if (loraB is not null) rows = cat([rows, loraB.narrow(0, first, ids).to(ScalarType.Float32)], 1);                // (n, K)
-            if (ids < count * Width) rows = nn.functional.pad(rows, [0, 0, 0, count * Width - ids]);                       // (P'·32, K)
-            blocks[b] = rows.view(count, Width, inputs).transpose(1, 2).contiguous().MoveToOuterDisposeScope();              // (P', K, 32)
-            blockData[b] = DataOf(blocks[b]);
-        }
-        this.loraA = loraA?.to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
+        panels = new HeadPanels(weight, loraB);
+        using (no_grad()) this.loraA = loraA?.to(ScalarType.Float32).contiguous().detach().DetachFromDisposeScope();   // owned here
         this.scaling = (float)scaling;
         this.cap = cap;
     }
 
-    /// <summary>The fused head of <paramref name="model"/>, or null where the tensor path is the better one: off the CPU,
-    /// for a head that is not float32, or without AVX-512 (the kernel's two 16-float vectors would run emulated).</summary>
+    /// <summary>The fused head of <paramref name="model"/>, or null where the tensor path is the better one (see
+    /// <see cref="HeadPanels.Supported"/>).</summary>
     public static GreedyHead? For(Gemma2ForCausalLM model)
     {
         var head = model.LmHead;
-        if (model.Device.type != TorchSharp.DeviceType.CPU || head.Weight.dtype != ScalarType.Float32 || !Vector512.IsHardwareAccelerated) return null;
-        return new GreedyHead(head.Weight, head.LoraA?.weight, head.LoraB?.weight, head.Scaling, model.Config.FinalLogitSoftcapping);
+        return HeadPanels.Supported(head.Weight)
+            ? new GreedyHead(head.Weight, head.LoraA?.weight, head.LoraB?.weight, head.Scaling, model.Config.FinalLogitSoftcapping)
+            : null;
     }
 
     /// <summary>Each row's greedy choice for hidden states (B, C), and the gap between its capped logit and the runner-up's.</summary>
@@ -75,16 +58,16 @@ public sealed unsafe class GreedyHead : IDisposable
         var x = hidden.to(ScalarType.Float32);
         if (loraA is not null) x = cat([x, nn.functional.linear(x, loraA).mul_(scaling)], 1);                               // (B, K)
         x = x.contiguous();
-        int batch = (int)x.shape[0];
+        int batch = (int)x.shape[0], count = panels.Count;
 
         int threads = Math.Max(1, get_num_threads()), chunks = threads * 4;
         var results = new Top2[chunks, batch];
-        nint input = DataOf(x);
+        float* input = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(x.bytes));
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
         {
             var top = new Top2[batch];
             Array.Fill(top, Top2.Empty);
-            Scan((float*)input, batch, panelCount * chunk / chunks, panelCount * (chunk + 1) / chunks, top);
+            Scan(input, batch, count * chunk / chunks, count * (chunk + 1) / chunks, top);
             for (int r = 0; r < batch; r++) results[chunk, r] = top[r];
         });
 
@@ -100,69 +83,17 @@ public sealed unsafe class GreedyHead : IDisposable
         return (chosen, margin);
     }
 
-    private static nint DataOf(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
-
-    /// <summary>Panels [from, to) against every row: 8 rows at a time, then 4, then one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
+    /// <summary>Panels [from, to) against every row.</summary>
     private void Scan(float* x, int batch, int from, int to, Top2[] top)
     {
-        int k = inputs;
-        float* logits = stackalloc float[8 * Width];
-        for (int p = from; p < to; p++)
-        {
-            float* panel = (float*)blockData[p / panelsPerBlock] + (long)(p % panelsPerBlock) * k * Width;
-            int id0 = p * Width, valid = Math.Min(Width, vocab - id0), r = 0;
-            for (; r + 8 <= batch; r += 8)
+        var logits = GC.AllocateUninitializedArray<float>(batch * Width, pinned: true);
+        fixed (float* o = logits)
+            for (int p = from; p < to; p++)
             {
-                Panel<Rows8>(x + (long)r * k, k, panel, logits);
-                for (int i = 0; i < 8; i++) top[r + i].Add(logits + i * Width, id0, valid);
+                int id0 = p * Width, valid = Math.Min(Width, panels.Vocab - id0);
+                HeadPanels.Product(x, batch, panels.Inputs, panels.Panel(p), o);
+                for (int r = 0; r < batch; r++) top[r].Add(o + r * Width, id0, valid);
             }
-            for (; r + 4 <= batch; r += 4)
-            {
-                Panel<Rows4>(x + (long)r * k, k, panel, logits);
-                for (int i = 0; i < 4; i++) top[r + i].Add(logits + i * Width, id0, valid);
-            }
-            for (; r < batch; r++)
-            {
-                Panel<Rows1>(x + (long)r * k, k, panel, logits);
-                top[r].Add(logits, id0, valid);
-            }
-        }
-    }
-
-    // The micro-kernel: R rows × 32 ids of accumulators in registers, k inputs deep, one broadcast per row and input.
-    // R is a type so that the JIT compiles one kernel per height with the unused rows' code removed.
-
-    private interface IRows { static abstract int Count { get; } }
-    private struct Rows8 : IRows { public static int Count => 8; }
-    private struct Rows4 : IRows { public static int Count => 4; }
-    private struct Rows1 : IRows { public static int Count => 1; }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
-    private static void Panel<R>(float* x, int k, float* w, float* o) where R : struct, IRows
-    {
-        Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
-        Vector512<float> e0 = default, e1 = default, f0 = default, f1 = default, g0 = default, g1 = default, h0 = default, h1 = default;
-        for (int i = 0; i < k; i++, w += Width)
-        {
-            var w0 = Vector512.Load(w);
-            var w1 = Vector512.Load(w + 16);
-            var v = Vector512.Create(x[i]); a0 = Vector512.FusedMultiplyAdd(w0, v, a0); a1 = Vector512.FusedMultiplyAdd(w1, v, a1);
-            if (R.Count == 1) continue;
-            v = Vector512.Create(x[k + i]); b0 = Vector512.FusedMultiplyAdd(w0, v, b0); b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
-            v = Vector512.Create(x[2 * k + i]); c0 = Vector512.FusedMultiplyAdd(w0, v, c0); c1 = Vector512.FusedMultiplyAdd(w1, v, c1);
-            v = Vector512.Create(x[3 * k + i]); d0 = Vector512.FusedMultiplyAdd(w0, v, d0); d1 = Vector512.FusedMultiplyAdd(w1, v, d1);
-            if (R.Count == 4) continue;
-            v = Vector512.Create(x[4 * k + i]); e0 = Vector512.FusedMultiplyAdd(w0, v, e0); e1 = Vector512.FusedMultiplyAdd(w1, v, e1);
-            v = Vector512.Create(x[5 * k + i]); f0 = Vector512.FusedMultiplyAdd(w0, v, f0); f1 = Vector512.FusedMultiplyAdd(w1, v, f1);
-            v = Vector512.Create(x[6 * k + i]); g0 = Vector512.FusedMultiplyAdd(w0, v, g0); g1 = Vector512.FusedMultiplyAdd(w1, v, g1);
-            v = Vector512.Create(x[7 * k + i]); h0 = Vector512.FusedMultiplyAdd(w0, v, h0); h1 = Vector512.FusedMultiplyAdd(w1, v, h1);
-        }
-        a0.Store(o); a1.Store(o + 16);
-        if (R.Count == 1) return;
-        b0.Store(o + 32); b1.Store(o + 48); c0.Store(o + 64); c1.Store(o + 80); d0.Store(o + 96); d1.Store(o + 112);
-        if (R.Count == 4) return;
-        e0.Store(o + 128); e1.Store(o + 144); f0.Store(o + 160); f1.Store(o + 176); g0.Store(o + 192); g1.Store(o + 208); h0.Store(o + 224); h1.Store(o + 240);
     }
 
     /// <summary>A row's best logit so far, its id, and the best of the others.</summary>
@@ -196,7 +127,7 @@ public sealed unsafe class GreedyHead : IDisposable
 
     public void Dispose()
     {
-        foreach (var block in blocks) block.Dispose();
+        panels.Dispose();
         loraA?.Dispose();
     }
 }

@@ -65,9 +65,13 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var y = functional.linear(x, Weight);
-        if (loraA is null || loraB is null) return y;
-        var update = loraB.forward(loraA.forward(dropout!.forward(x.to(ScalarType.Float32))));
-        // In place: neither product is saved for backward, and on the head each is a (N, V) buffer a copy would double.
-        return y.add_(update.mul_(Scaling).to(y.dtype));
+        if (LoraInput(x) is not { } u) return y;
+        // In place: y is not saved for backward, and on the head it is a (N, V) buffer a copy would double.
+        return y.add_(loraB!.forward(u).to(y.dtype));
     }
+
+    /// <summary>The adapter's input to B, s · A(dropout(x)) (…, r) in float32, or null without an adapter. The scaling is
+    /// applied on this rank-r side, where it costs r values per position instead of out_features.</summary>
+    public Tensor? LoraInput(Tensor x) =>
+        loraA is null ? null : loraA.forward(dropout!.forward(x.to(ScalarType.Float32))).mul(Scaling);
 }

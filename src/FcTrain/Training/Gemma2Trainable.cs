@@ -43,6 +43,10 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
 
     public Tensor Logits(Tensor hidden) => model.Logits(hidden);
 
+    /// <summary>Packed on first use: the head's panels are a 131 MB copy (tiny) that only training's scoring reads.</summary>
+    public HeadCrossEntropy? FusedHead => fusedHead ??= HeadCrossEntropy.For(model);
+    private HeadCrossEntropy? fusedHead;
+
     public IReadOnlyList<(string Name, Parameter Value)> TrainableParameters() => model.AdapterParameters();
 
     public void Train(bool on) => model.train(on);

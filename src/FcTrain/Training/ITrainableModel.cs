@@ -28,6 +28,10 @@ public interface ITrainableModel
     /// <summary>Output logits for selected hidden states, (N, C) → (N, V): the LM head (with its adapter) and the final soft-cap.</summary>
     Tensor Logits(Tensor hidden);
 
+    /// <summary>The head's loss as one fused CPU kernel (<see cref="HeadCrossEntropy"/>) where it applies, else null: the
+    /// trainer then goes through <see cref="Logits"/> and libtorch's cross-entropy.</summary>
+    HeadCrossEntropy? FusedHead => null;
+
     /// <summary>The adapter parameters (requires_grad), with stable names; nothing else trains.</summary>
     IReadOnlyList<(string Name, Parameter Value)> TrainableParameters();
 

@@ -191,7 +191,8 @@ public sealed class Trainer
     /// (differentiable), their count, and (without gradients) how many the argmax predicts right and the smallest
     /// margin of the target's logit over the best other logit (positive: greedy decoding reproduces every target).
     /// Only those positions go through the LM head: gather the hidden states where a target is set, then
-    /// project (N, C) → (N, V), instead of (B·T, V) logits that are mostly thrown away.
+    /// project (N, C) → (N, V), instead of (B·T, V) logits that are mostly thrown away. On a CPU with AVX-512 and a float32
+    /// head, the projection, soft-cap and cross-entropy are one kernel that never writes the logits (<see cref="HeadCrossEntropy"/>).
     /// </summary>
     public static TokenScores ScoreBatch(ITrainableModel model, Batch batch, LayerRunner runLayer)
     {
@@ -200,6 +201,7 @@ public sealed class Trainer
         var trained = nonzero(targets.ne(PackedData.IgnoreIndex)).squeeze(1); // (N)
         var selected = hidden.reshape(-1, hidden.shape[2]).index_select(0, trained); // (N, C)
         var labels = targets.index_select(0, trained);                         // (N)
+        if (trained.shape[0] > 0 && model.FusedHead is { } fused) return fused.Score(selected, labels);
         // The head runs in chunks of positions whose logits stay under 32 MB: with a 256k vocabulary, (N, V) buffers
         // of hundreds of MB are mmap'd and page-faulted in afresh at every use (most of a CPU step's time went to the
         // kernel), while those under glibc's largest mmap threshold (32 MiB) are reused from the heap (see NativeMemory).

@@ -1,0 +1,135 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using static TorchSharp.torch;
+
+namespace FcTrain.Models;
+
+/// <summary>
+/// The LM head as the CPU's fused head kernels read it (greedy decoding's <see cref="Generation.GreedyHead"/>, training's
+/// <see cref="Training.HeadCrossEntropy"/>): the rows of [W | B] (W the (V, C) head, B its LoRA factor (V, r)) cut into
+/// panels of 32 ids and stored input-major, (K, 32) with K = C + r, so that one panel is a contiguous 18 kB (tiny) read
+/// that sits in L1 while every row's input is multiplied with it. Products go through one register-blocked micro-kernel,
+/// <see cref="Product"/>. The panels are a copy of the weights (131 MB for tiny in float32): W as it was when they were
+/// built, B until <see cref="SetLoraB"/> writes it again.
+/// </summary>
+public sealed unsafe class HeadPanels : IDisposable
+{
+    /// <summary>Ids per panel: two <see cref="Vector512{T}"/> of float.</summary>
+    public const int Width = 32;
+
+    private readonly Tensor[] blocks;                    // (P', K, 32) float32 each: panel p, input k, id 32p + j of [W, B]
+    private readonly nint[] blockData;                   // their data (native memory, which does not move)
+    private readonly int panelsPerBlock;
+
+    public int Vocab { get; }
+    public int Hidden { get; }
+    /// <summary>The LoRA rank r (0 without an adapter).</summary>
+    public int Rank { get; }
+    /// <summary>K = C + r: the inputs of one id.</summary>
+    public int Inputs => Hidden + Rank;
+    public int Count { get; }
+
+    /// <param name="weight">The head's (V, C) weight.</param>
+    /// <param name="loraB">The head's LoRA factor B (V, r), or null.</param>
+    public HeadPanels(Tensor weight, Tensor? loraB)
+    {
+        Vocab = (int)weight.shape[0];
+        Hidden = (int)weight.shape[1];
+        Rank = (int)(loraB?.shape[1] ?? 0);
+        Count = (Vocab + Width - 1) / Width;
+        panelsPerBlock = Math.Max(1, int.MaxValue / (Inputs * Width * sizeof(float)));   // a block's bytes fit a Span
+        blocks = new Tensor[(Count + panelsPerBlock - 1) / panelsPerBlock];
+        blockData = new nint[blocks.Length];
+        using var noGrad = no_grad();
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            using var scope = NewDisposeScope();
+            var rows = Rows(weight, b);
+            if (loraB is not null) rows = cat([rows, Rows(loraB, b)], 1);                                        // (P'·32, K)
+            blocks[b] = rows.view(-1, Width, Inputs).transpose(1, 2).contiguous().DetachFromDisposeScope();   // (P', K, 32), owned here
+            blockData[b] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(blocks[b].bytes));
+        }
+    }
+
+    /// <summary>Whether the kernels apply to <paramref name="weight"/>: a float32 head in CPU memory, on a CPU with AVX-512
+    /// (without it the kernel's 16-float vectors would run emulated, slower than libtorch's own products).</summary>
+    public static bool Supported(Tensor weight) =>
+        weight.device.type == TorchSharp.DeviceType.CPU && weight.dtype == ScalarType.Float32 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>Panel <paramref name="p"/>: (K, 32) floats, input-major.</summary>
+    public float* Panel(int p) => (float*)blockData[p / panelsPerBlock] + (long)(p % panelsPerBlock) * Inputs * Width;
+
+    /// <summary>Writes the adapter's B (V, r) into the panels again (it changes at every optimizer step; W does not).</summary>
+    public void SetLoraB(Tensor loraB)
+    {
+        if (loraB.shape[0] != Vocab || loraB.shape[1] != Rank) throw new ArgumentException($"LoRA B of shape ({string.Join(", ", loraB.shape)}), panels of ({Vocab}, {Rank})");
+        using var noGrad = no_grad();
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            using var scope = NewDisposeScope();
+            blocks[b].narrow(1, Hidden, Rank).copy_(Rows(loraB, b).view(-1, Width, Rank).transpose(1, 2));
+        }
+    }
+
+    /// <summary>Block <paramref name="b"/>'s rows of <paramref name="matrix"/> (V, ·) in float32, zero rows past the vocabulary.</summary>
+    private Tensor Rows(Tensor matrix, int b)
+    {
+        int first = b * panelsPerBlock * Width, count = Math.Min(panelsPerBlock, Count - b * panelsPerBlock);
+        int ids = Math.Min(count * Width, Vocab - first);
+        var rows = matrix.narrow(0, first, ids).to(ScalarType.Float32);
+        return ids < count * Width ? nn.functional.pad(rows, [0, 0, 0, count * Width - ids]) : rows;
+    }
+
+    /// <summary>
+    /// o = x · w: <paramref name="rows"/> rows of <paramref name="k"/> inputs (row-major, stride k) times a (k, 32) panel,
+    /// into (rows, 32). Each output is summed over k in one fixed order, whatever the number of rows.
+    /// </summary>
+    public static void Product(float* x, int rows, int k, float* w, float* o)
+    {
+        int r = 0;
+        for (; r + 8 <= rows; r += 8) Panel<Rows8>(x + (long)r * k, k, w, o + r * Width);
+        for (; r + 4 <= rows; r += 4) Panel<Rows4>(x + (long)r * k, k, w, o + r * Width);
+        for (; r < rows; r++) Panel<Rows1>(x + (long)r * k, k, w, o + r * Width);
+    }
+
+    // The micro-kernel: R rows × 32 ids of accumulators in registers, k inputs deep, one broadcast per row and input.
+    // R is a type so that the JIT compiles one kernel per height with the unused rows' code removed.
+
+    private interface IRows { static abstract int Count { get; } }
+    private struct Rows8 : IRows { public static int Count => 8; }
+    private struct Rows4 : IRows { public static int Count => 4; }
+    private struct Rows1 : IRows { public static int Count => 1; }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
+    private static void Panel<R>(float* x, int k, float* w, float* o) where R : struct, IRows
+    {
+        Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+        Vector512<float> e0 = default, e1 = default, f0 = default, f1 = default, g0 = default, g1 = default, h0 = default, h1 = default;
+        for (int i = 0; i < k; i++, w += Width)
+        {
+            var w0 = Vector512.Load(w);
+            var w1 = Vector512.Load(w + 16);
+            var v = Vector512.Create(x[i]); a0 = Vector512.FusedMultiplyAdd(w0, v, a0); a1 = Vector512.FusedMultiplyAdd(w1, v, a1);
+            if (R.Count == 1) continue;
+            v = Vector512.Create(x[k + i]); b0 = Vector512.FusedMultiplyAdd(w0, v, b0); b1 = Vector512.FusedMultiplyAdd(w1, v, b1);
+            v = Vector512.Create(x[2 * k + i]); c0 = Vector512.FusedMultiplyAdd(w0, v, c0); c1 = Vector512.FusedMultiplyAdd(w1, v, c1);
+            v = Vector512.Create(x[3 * k + i]); d0 = Vector512.FusedMultiplyAdd(w0, v, d0); d1 = Vector512.FusedMultiplyAdd(w1, v, d1);
+            if (R.Count == 4) continue;
+            v = Vector512.Create(x[4 * k + i]); e0 = Vector512.FusedMultiplyAdd(w0, v, e0); e1 = Vector512.FusedMultiplyAdd(w1, v, e1);
+            v = Vector512.Create(x[5 * k + i]); f0 = Vector512.FusedMultiplyAdd(w0, v, f0); f1 = Vector512.FusedMultiplyAdd(w1, v, f1);
+            v = Vector512.Create(x[6 * k + i]); g0 = Vector512.FusedMultiplyAdd(w0, v, g0); g1 = Vector512.FusedMultiplyAdd(w1, v, g1);
+            v = Vector512.Create(x[7 * k + i]); h0 = Vector512.FusedMultiplyAdd(w0, v, h0); h1 = Vector512.FusedMultiplyAdd(w1, v, h1);
+        }
+        a0.Store(o); a1.Store(o + 16);
+        if (R.Count == 1) return;
+        b0.Store(o + 32); b1.Store(o + 48); c0.Store(o + 64); c1.Store(o + 80); d0.Store(o + 96); d1.Store(o + 112);
+        if (R.Count == 4) return;
+        e0.Store(o + 128); e1.Store(o + 144); f0.Store(o + 160); f1.Store(o + 176); g0.Store(o + 192); g1.Store(o + 208); h0.Store(o + 224); h1.Store(o + 240);
+    }
+
+    public void Dispose()
+    {
+        foreach (var block in blocks) block.Dispose();
+    }
+}
