@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
@@ -118,7 +119,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
             for (int c = 0; c < Chunks; c++)
             {
                 var lanes = states[c][r];
-                sum += Vector512.Sum(lanes.Sum * Vector512.Exp(lanes.Max - Vector512.Create(max)));
+                sum += Vector512.Sum(lanes.Sum * Exp(lanes.Max - Vector512.Create(max)));
                 rival = Math.Max(rival, Max(lanes.Rival));
                 if (!float.IsNaN(lanes.Gold)) gold = lanes.Gold;
             }
@@ -169,8 +170,10 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
     private Lanes[] Statistics1(float* x, int n, long[] labels, int from, int to)
     {
         var lanes = new Lanes[n];
+        // With a soft-cap every logit is at most cap, so cap is a fixed shift for the exponentials and no running max is kept.
+        var start = Vector512.Create(cap > 0 ? cap : float.MinValue);
         for (int r = 0; r < n; r++)
-            lanes[r] = new Lanes { Max = Vector512.Create(float.MinValue), Rival = Vector512.Create(float.NegativeInfinity), Gold = float.NaN };
+            lanes[r] = new Lanes { Max = start, Rival = Vector512.Create(float.NegativeInfinity), Gold = float.NaN };
         var z = GC.AllocateUninitializedArray<float>(n * Width, pinned: true);
         var negativeInfinity = Vector512.Create(float.NegativeInfinity);
         fixed (float* logits = z)
@@ -184,9 +187,13 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
                     ref var l = ref lanes[r];
                     var c0 = Vector512.ConditionalSelect(valid0, Cap(Vector512.Load(logits + r * Width), out _), negativeInfinity);
                     var c1 = Vector512.ConditionalSelect(valid1, Cap(Vector512.Load(logits + r * Width + 16), out _), negativeInfinity);
-                    var max = Vector512.Max(l.Max, Vector512.Max(c0, c1));
-                    l.Sum = l.Sum * Vector512.Exp(l.Max - max) + Vector512.Exp(c0 - max) + Vector512.Exp(c1 - max);
-                    l.Max = max;
+                    if (cap > 0) l.Sum += Exp(c0 - start) + Exp(c1 - start);
+                    else
+                    {
+                        var max = Vector512.Max(l.Max, Vector512.Max(c0, c1));
+                        l.Sum = l.Sum * Exp(l.Max - max) + Exp(c0 - max) + Exp(c1 - max);
+                        l.Max = max;
+                    }
                     long target = labels[r] - id0;
                     if ((ulong)target < Width)
                     {
@@ -224,8 +231,8 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
                     var lse = Vector512.Create(logSumExp[r]);
                     var c0 = Cap(Vector512.Load(row), out var slope0);
                     var c1 = Cap(Vector512.Load(row + 16), out var slope1);
-                    var g0 = Vector512.Exp(c0 - lse);                                    // softmax(c)
-                    var g1 = Vector512.Exp(c1 - lse);
+                    var g0 = Exp(c0 - lse);                                              // softmax(c)
+                    var g1 = Exp(c1 - lse);
                     long target = labels[r] - id0;
                     if ((ulong)target < Width)
                     {
@@ -251,6 +258,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
 
     /// <summary>c = cap · tanh(z / cap) and its slope ∂c/∂z = 1 − tanh², or z and 1 without a cap.
     /// tanh(a) = 1 − 2 / (e^{2a} + 1): exact at both ends (e^{2a} = ∞ gives 1, 0 gives −1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector512<float> Cap(Vector512<float> z, out Vector512<float> slope)
     {
         if (cap == 0)
@@ -258,9 +266,31 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
             slope = Vector512<float>.One;
             return z;
         }
-        var t = Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(z * Vector512.Create(2f / cap)) + Vector512<float>.One);
+        var t = Vector512<float>.One - Vector512.Create(2f) / (Exp(z * Vector512.Create(2f / cap)) + Vector512<float>.One);
         slope = Vector512<float>.One - t * t;
         return t * Vector512.Create(cap);
+    }
+
+    /// <summary>
+    /// e^x, inlined into the loops (Vector512.Exp is a call per vector): e^x = 2^k · e^f with k = round(x / ln 2) and
+    /// f = x − k ln 2 (ln 2 in two parts, Cody–Waite), e^f by Cephes' expf polynomial on |f| ≤ ln 2 / 2 (about 1 ulp),
+    /// 2^k applied by vscalefps. x is clamped to [−104, 88]: e^−104 is below the smallest float (and −∞ gives 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Exp(Vector512<float> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-104f)), Vector512.Create(88f));
+        var k = Avx512F.RoundScale(x * Vector512.Create(1.44269504088896341f), 0);       // round to nearest
+        var f = Vector512.FusedMultiplyAdd(k, Vector512.Create(-0.693359375f), x);
+        f = Vector512.FusedMultiplyAdd(k, Vector512.Create(2.12194440e-4f), f);
+        var p = Vector512.Create(1.9875691500e-4f);
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(1.3981999507e-3f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(8.3334519073e-3f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(4.1665795894e-2f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(1.6666665459e-1f));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(5.0000001201e-1f));
+        p = Vector512.FusedMultiplyAdd(p, f * f, f + Vector512<float>.One);
+        return Avx512F.Scale(p, k);
     }
 
     private static readonly Vector512<int> Lanes0 = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
