@@ -9,8 +9,8 @@ namespace FcTrain.Generation;
 
 /// <summary>
 /// Greedy decoding's head on the CPU, for a float32 head: the product x·Wᵀ fused with the choice, so the (B, V)
-/// logits are never written. The vocabulary is cut into panels of 32 rows stored input-major (k, 32); each panel is
-/// read from memory once a step and multiplied with every row's input while it sits in L1, and each row keeps only its
+/// logits are never written. The vocabulary is cut into panels of 32 rows stored input-major (k, 32) (<see cref="HeadPanels"/>);
+/// each panel is read from memory once a step and multiplied with every row's input while it sits in L1, and each row keeps only its
 /// best logit, that logit's id and the runner-up. At one row this streams the head at memory bandwidth; at 64 rows it
 /// is a register-blocked product (8 rows × 32 ids of accumulators) instead of writing and rereading 65 MB of logits.
 ///
