@@ -24,9 +24,7 @@ public class HeadCrossEntropyTests
     public void Loss_statistics_and_gradients_equal_libtorchs_head_soft_cap_and_cross_entropy(int rows)
     {
         using var scope = NewDisposeScope();
-        using var model = ModelLoader.Load(ConformanceTests.Golden.Folder("tiny-f32"), ScalarType.Float32, CPU);
-        model.ApplyLora(new LoraConfig(4, 8, 0.0, ["lm_head"]));
-        using (no_grad()) nn.init.normal_(model.LmHead.LoraB!.weight!, std: 0.5);   // a live adapter: B starts at zero
+        using var model = TinyF32WithHeadAdapter(live: true);
         Assert.NotNull(model.Config.FinalLogitSoftcapping);
         var hidden = randn(rows, model.Config.HiddenSize, generator: new Generator(7));
         var ids = randint(model.Config.VocabSize, [rows], generator: new Generator(8)).data<long>().ToArray();
@@ -88,9 +86,7 @@ public class HeadCrossEntropyTests
     public void Without_autograd_it_gives_the_same_loss_and_statistics_and_no_gradient()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelLoader.Load(ConformanceTests.Golden.Folder("tiny-f32"), ScalarType.Float32, CPU);
-        model.ApplyLora(new LoraConfig(4, 8, 0.0, ["lm_head"]));
-        using (no_grad()) nn.init.normal_(model.LmHead.LoraB!.weight!, std: 0.5);
+        using var model = TinyF32WithHeadAdapter(live: true);
         var hidden = randn(9, model.Config.HiddenSize, generator: new Generator(11));
         var labels = randint(model.Config.VocabSize, [9], generator: new Generator(12));
         using var fused = HeadCrossEntropy.For(model)!;
@@ -111,19 +107,33 @@ public class HeadCrossEntropyTests
     public void The_adapter_is_read_as_it_is_at_each_call()
     {
         using var scope = NewDisposeScope();
-        using var model = ModelLoader.Load(ConformanceTests.Golden.Folder("tiny-f32"), ScalarType.Float32, CPU);
-        model.ApplyLora(new LoraConfig(4, 8, 0.0, ["lm_head"]));
+        using var model = TinyF32WithHeadAdapter(live: false);
         var hidden = randn(5, model.Config.HiddenSize, generator: new Generator(13));
         var labels = randint(model.Config.VocabSize, [5], generator: new Generator(14));
         using var fused = HeadCrossEntropy.For(model)!;
         float before = Fused(model.LmHead, fused, hidden, labels).Loss;
 
-        using (no_grad()) nn.init.normal_(model.LmHead.LoraB!.weight!, std: 0.5);   // as an optimizer step would change it
+        LiveAdapter(model);   // as an optimizer step would change it
 
         var expected = Reference(model.LmHead, model.Logits, hidden, labels);
         var actual = Fused(model.LmHead, fused, hidden, labels);
         AssertClose(expected, actual);
         Assert.NotEqual(before, actual.Loss);
+    }
+
+    /// <summary>The conformance model (vocabulary 384, hidden 48, soft-cap 3) with an r=4 adapter on the head, without
+    /// dropout; <paramref name="live"/>: B drawn at random instead of PEFT's zeros, so the adapter changes the logits.</summary>
+    static Gemma2ForCausalLM TinyF32WithHeadAdapter(bool live)
+    {
+        var model = ModelLoader.Load(ConformanceTests.Golden.Folder("tiny-f32"), ScalarType.Float32, CPU);
+        model.ApplyLora(new LoraConfig(4, 8, 0.0, ["lm_head"]));
+        if (live) LiveAdapter(model);
+        return model;
+    }
+
+    static void LiveAdapter(Gemma2ForCausalLM model)
+    {
+        using (no_grad()) nn.init.normal_(model.LmHead.LoraB!.weight!, std: 0.5);
     }
 
     sealed record Outcome(float Loss, long Correct, float MinMargin, Tensor HiddenGrad, Tensor? LoraA, Tensor? LoraB);
