@@ -103,8 +103,11 @@ public static class TextGenerator
             var rows = new Tensor[sequences.Count];
             for (int i = 0; i < sequences.Count; i++)
             {
+                // A scope per prompt: its (1, H, T, T) scores and (T, ·) activations go before the next prompt runs, and
+                // their memory is reused by it instead of the step holding every prompt's at once in fresh pages.
+                using var rowScope = NewDisposeScope();
                 cache.StartAtRow(i);
-                rows[i] = NextHidden(model, [sequences[i]], [starts[i]], cache);   // (1, C)
+                rows[i] = NextHidden(model, [sequences[i]], [starts[i]], cache).MoveToOuterDisposeScope();   // (1, C)
             }
             cache.StartAtRow(0);
             return cat(rows, 0);                                                  // (B, C)

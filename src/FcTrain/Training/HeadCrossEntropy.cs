@@ -108,7 +108,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
         // Pass 1: per row, the log-sum-exp of the capped logits, the target's capped logit and the best other one.
         var states = new Lanes[Chunks][];
         Parallel.For(0, Chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) },
-            chunk => states[chunk] = Statistics1(input, n, labels, First(chunk), First(chunk + 1)));
+            chunk => states[chunk] = Pass1Statistics(input, n, labels, First(chunk), First(chunk + 1)));
         var logSumExp = new float[n];
         double loss = 0;
         for (int r = 0; r < n; r++)
@@ -144,7 +144,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
         {
             float* uPointer = u;
             Parallel.For(0, Chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) },
-                chunk => partial[chunk] = Gradients(input, n, labels, logSumExp, uPointer, dB, First(chunk), First(chunk + 1)));
+                chunk => partial[chunk] = Pass2Gradients(input, n, labels, logSumExp, uPointer, dB, First(chunk), First(chunk + 1)));
         }
         var dxBlocks = new float[blocks * k * Width];                             // (N/32, K, 32): ∂x, 32 rows a block
         for (int c = 0; c < Chunks; c++)
@@ -167,7 +167,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Lanes[] Statistics1(float* x, int n, long[] labels, int from, int to)
+    private Lanes[] Pass1Statistics(float* x, int n, long[] labels, int from, int to)
     {
         var lanes = new Lanes[n];
         // With a soft-cap every logit is at most cap, so cap is a fixed shift for the exponentials and no running max is kept.
@@ -211,7 +211,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
     /// <summary>Pass 2 over panels [from, to): writes ∂B of each panel into <paramref name="dB"/> (P, r, 32) and returns
     /// this chunk's part of ∂x as (N/32, K, 32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private float[] Gradients(float* x, int n, long[] labels, float[] logSumExp, float* uT, float* dB, int from, int to)
+    private float[] Pass2Gradients(float* x, int n, long[] labels, float[] logSumExp, float* uT, float* dB, int from, int to)
     {
         int k = panels.Inputs, blocks = (n + Width - 1) / Width;
         var dx = GC.AllocateArray<float>(blocks * k * Width, pinned: true);
