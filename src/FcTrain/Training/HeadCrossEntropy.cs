@@ -134,8 +134,9 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
 
         // Pass 2: ∂z panel by panel, then ∂x += ∂z [W | B] (partial sums per chunk) and ∂B = ∂zᵀ u (disjoint per panel).
         int blocks = (n + Width - 1) / Width, rank = panels.Rank;
-        var uT = new float[loraGradient ? rank * n : 0];                          // (r, N): u transposed, the products' rows
-        for (int j = 0; j < uT.Length / Math.Max(1, n); j++)
+        int uRows = loraGradient ? rank : 0;
+        var uT = new float[uRows * n];                                            // (r, N): u transposed, the products' rows
+        for (int j = 0; j < uRows; j++)
             for (int r = 0; r < n; r++) uT[j * n + r] = input[(long)r * k + panels.Hidden + j];
         var partial = new float[Chunks][];
         using var dBPanels = loraGradient ? zeros(panels.Count, rank, Width) : null;   // (P, r, 32)
