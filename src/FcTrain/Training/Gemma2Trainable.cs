@@ -43,7 +43,7 @@ public sealed class Gemma2Trainable(Gemma2ForCausalLM model, LoraConfig lora, Mo
 
     public Tensor Logits(Tensor hidden) => model.Logits(hidden);
 
-    /// <summary>Packed on first use: the head's panels are a 131 MB copy (tiny) that only training's scoring reads.</summary>
+    /// <summary>Packed on first use: the head's panels are a copy of [W | B] (147 MB for tiny with r=16) that only training's scoring reads.</summary>
     public HeadCrossEntropy? FusedHead => fusedHead ??= HeadCrossEntropy.For(model);
     private HeadCrossEntropy? fusedHead;
 
