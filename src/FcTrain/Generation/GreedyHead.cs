@@ -86,14 +86,13 @@ public sealed unsafe class GreedyHead : IDisposable
     /// <summary>Panels [from, to) against every row.</summary>
     private void Scan(float* x, int batch, int from, int to, Top2[] top)
     {
-        var logits = GC.AllocateUninitializedArray<float>(batch * Width, pinned: true);
-        fixed (float* o = logits)
-            for (int p = from; p < to; p++)
-            {
-                int id0 = p * Width, valid = Math.Min(Width, panels.Vocab - id0);
-                HeadPanels.Product(x, batch, panels.Inputs, panels.Panel(p), o);
-                for (int r = 0; r < batch; r++) top[r].Add(o + r * Width, id0, valid);
-            }
+        using var logits = new NativeBuffer<float>(batch * Width);
+        for (int p = from; p < to; p++)
+        {
+            int id0 = p * Width, valid = Math.Min(Width, panels.Vocab - id0);
+            HeadPanels.Product(x, batch, panels.Inputs, panels.Panel(p), logits.Data);
+            for (int r = 0; r < batch; r++) top[r].Add(logits.Data + r * Width, id0, valid);
+        }
     }
 
     /// <summary>A row's best logit so far, its id, and the best of the others.</summary>

@@ -106,7 +106,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
         float* input = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(x.bytes));
 
         // Pass 1: per row, the log-sum-exp of the capped logits, the target's capped logit and the best other one.
-        var states = new Lanes[Chunks][];
+        var states = new NativeBuffer<Lanes>[Chunks];
         Parallel.For(0, Chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) },
             chunk => states[chunk] = Pass1Statistics(input, n, labels, First(chunk), First(chunk + 1)));
         var logSumExp = new float[n];
@@ -129,29 +129,31 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
             if (margin > 0) statistics.Correct++;
             statistics.MinMargin = Math.Min(statistics.MinMargin, margin);
         }
+        foreach (var state in states) state.Dispose();
         var lossTensor = tensor((float)loss);
         if (!gradients) return (lossTensor, null, null);
 
         // Pass 2: ∂z panel by panel, then ∂x += ∂z [W | B] (partial sums per chunk) and ∂B = ∂zᵀ u (disjoint per panel).
         int blocks = (n + Width - 1) / Width, rank = panels.Rank;
         int uRows = loraGradient ? rank : 0;
-        var uT = new float[uRows * n];                                            // (r, N): u transposed, the products' rows
+        using var uT = new NativeBuffer<float>(uRows * n);                        // (r, N): u transposed, the products' rows
         for (int j = 0; j < uRows; j++)
             for (int r = 0; r < n; r++) uT[j * n + r] = input[(long)r * k + panels.Hidden + j];
-        var partial = new float[Chunks][];
+        var partial = new NativeBuffer<float>[Chunks];                            // (N/32, K, 32) each: ∂x, 32 rows a block
         using var dBPanels = loraGradient ? zeros(panels.Count, rank, Width) : null;   // (P, r, 32)
         float* dB = dBPanels is null ? null : (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(dBPanels.bytes));
-        fixed (float* u = uT)
-        {
-            float* uPointer = u;
-            Parallel.For(0, Chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) },
-                chunk => partial[chunk] = Pass2Gradients(input, n, labels, logSumExp, uPointer, dB, First(chunk), First(chunk + 1)));
-        }
-        var dxBlocks = new float[blocks * k * Width];                             // (N/32, K, 32): ∂x, 32 rows a block
-        for (int c = 0; c < Chunks; c++)
-            for (int i = 0; i < dxBlocks.Length; i++) dxBlocks[i] += partial[c][i];
+        float* u = uT.Data;
+        Parallel.For(0, Chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) },
+            chunk => partial[chunk] = Pass2Gradients(input, n, labels, logSumExp, u, dB, First(chunk), First(chunk + 1)));
         using var scope = NewDisposeScope();
-        var dx = tensor(dxBlocks).view(blocks, k, Width).permute(0, 2, 1).reshape(blocks * Width, k).narrow(0, 0, n).contiguous();
+        var dxBlocks = zeros(blocks, k, Width);
+        float* total = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(dxBlocks.bytes));
+        foreach (var part in partial)
+        {
+            for (long i = 0; i < part.Length; i += 16) (Vector512.Load(total + i) + Vector512.Load(part.Data + i)).Store(total + i);   // in chunk order
+            part.Dispose();
+        }
+        var dx = dxBlocks.permute(0, 2, 1).reshape(blocks * Width, k).narrow(0, 0, n).contiguous();
         var dBTensor = dBPanels?.permute(0, 2, 1).reshape(panels.Count * Width, rank).narrow(0, 0, panels.Vocab).contiguous();
         return (lossTensor, dx.MoveToOuterDisposeScope(), dBTensor?.MoveToOuterDisposeScope());
     }
@@ -168,92 +170,92 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Lanes[] Pass1Statistics(float* x, int n, long[] labels, int from, int to)
+    private NativeBuffer<Lanes> Pass1Statistics(float* x, int n, long[] labels, int from, int to)
     {
-        var lanes = new Lanes[n];
+        var lanes = new NativeBuffer<Lanes>(n);
         // With a soft-cap every logit is at most cap, so cap is a fixed shift for the exponentials and no running max is kept.
         var start = Vector512.Create(cap > 0 ? cap : float.MinValue);
         for (int r = 0; r < n; r++)
             lanes[r] = new Lanes { Max = start, Rival = Vector512.Create(float.NegativeInfinity), Gold = float.NaN };
-        var z = GC.AllocateUninitializedArray<float>(n * Width, pinned: true);
+        using var z = new NativeBuffer<float>(n * Width);
+        float* logits = z.Data;
         var negativeInfinity = Vector512.Create(float.NegativeInfinity);
-        fixed (float* logits = z)
-            for (int p = from; p < to; p++)
+        for (int p = from; p < to; p++)
+        {
+            int id0 = p * Width;
+            HeadPanels.Product(x, n, panels.Inputs, panels.Panel(p), logits);
+            var (valid0, valid1) = Valid(id0);
+            for (int r = 0; r < n; r++)
             {
-                int id0 = p * Width;
-                HeadPanels.Product(x, n, panels.Inputs, panels.Panel(p), logits);
-                var (valid0, valid1) = Valid(id0);
-                for (int r = 0; r < n; r++)
+                ref var l = ref lanes[r];
+                var c0 = Vector512.ConditionalSelect(valid0, Cap(Vector512.Load(logits + r * Width), out _), negativeInfinity);
+                var c1 = Vector512.ConditionalSelect(valid1, Cap(Vector512.Load(logits + r * Width + 16), out _), negativeInfinity);
+                if (cap > 0) l.Sum += Exp(c0 - start) + Exp(c1 - start);
+                else
                 {
-                    ref var l = ref lanes[r];
-                    var c0 = Vector512.ConditionalSelect(valid0, Cap(Vector512.Load(logits + r * Width), out _), negativeInfinity);
-                    var c1 = Vector512.ConditionalSelect(valid1, Cap(Vector512.Load(logits + r * Width + 16), out _), negativeInfinity);
-                    if (cap > 0) l.Sum += Exp(c0 - start) + Exp(c1 - start);
-                    else
-                    {
-                        var max = Vector512.Max(l.Max, Vector512.Max(c0, c1));
-                        l.Sum = l.Sum * Exp(l.Max - max) + Exp(c0 - max) + Exp(c1 - max);
-                        l.Max = max;
-                    }
-                    long target = labels[r] - id0;
-                    if ((ulong)target < Width)
-                    {
-                        var (is0, is1) = Lane((int)target);
-                        l.Gold = Vector512.Sum(Vector512.ConditionalSelect(is0, c0, default)) + Vector512.Sum(Vector512.ConditionalSelect(is1, c1, default));
-                        c0 = Vector512.ConditionalSelect(is0, negativeInfinity, c0);
-                        c1 = Vector512.ConditionalSelect(is1, negativeInfinity, c1);
-                    }
-                    l.Rival = Vector512.Max(l.Rival, Vector512.Max(c0, c1));
+                    var max = Vector512.Max(l.Max, Vector512.Max(c0, c1));
+                    l.Sum = l.Sum * Exp(l.Max - max) + Exp(c0 - max) + Exp(c1 - max);
+                    l.Max = max;
                 }
+                long target = labels[r] - id0;
+                if ((ulong)target < Width)
+                {
+                    var (is0, is1) = Lane((int)target);
+                    l.Gold = Vector512.Sum(Vector512.ConditionalSelect(is0, c0, default)) + Vector512.Sum(Vector512.ConditionalSelect(is1, c1, default));
+                    c0 = Vector512.ConditionalSelect(is0, negativeInfinity, c0);
+                    c1 = Vector512.ConditionalSelect(is1, negativeInfinity, c1);
+                }
+                l.Rival = Vector512.Max(l.Rival, Vector512.Max(c0, c1));
             }
+        }
         return lanes;
     }
 
     /// <summary>Pass 2 over panels [from, to): writes ∂B of each panel into <paramref name="dB"/> (P, r, 32) and returns
     /// this chunk's part of ∂x as (N/32, K, 32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private float[] Pass2Gradients(float* x, int n, long[] labels, float[] logSumExp, float* uT, float* dB, int from, int to)
+    private NativeBuffer<float> Pass2Gradients(float* x, int n, long[] labels, float[] logSumExp, float* uT, float* dB, int from, int to)
     {
         int k = panels.Inputs, blocks = (n + Width - 1) / Width;
-        var dx = GC.AllocateArray<float>(blocks * k * Width, pinned: true);
-        var z = GC.AllocateUninitializedArray<float>(n * Width, pinned: true);          // (N, 32): z, then ∂z
-        var dzT = GC.AllocateArray<float>(blocks * Width * Width, pinned: true);        // (N/32, 32, 32): ∂z transposed per block
-        var product = GC.AllocateUninitializedArray<float>(k * Width, pinned: true);    // (K, 32)
-        fixed (float* dxBlocks = dx, dz = z, dzTBlocks = dzT, part = product)
-            for (int p = from; p < to; p++)
+        var dx = new NativeBuffer<float>((long)blocks * k * Width);
+        using var z = new NativeBuffer<float>(n * Width);                         // (N, 32): z, then ∂z
+        using var zT = new NativeBuffer<float>(blocks * Width * Width);           // (N/32, 32, 32): ∂z transposed per block
+        using var product = new NativeBuffer<float>(k * Width);                   // (K, 32)
+        float* dz = z.Data, dzT = zT.Data, part = product.Data;
+        for (int p = from; p < to; p++)
+        {
+            int id0 = p * Width;
+            float* panel = panels.Panel(p);
+            HeadPanels.Product(x, n, k, panel, dz);
+            var (valid0, valid1) = Valid(id0);
+            for (int r = 0; r < n; r++)
             {
-                int id0 = p * Width;
-                float* panel = panels.Panel(p);
-                HeadPanels.Product(x, n, k, panel, dz);
-                var (valid0, valid1) = Valid(id0);
-                for (int r = 0; r < n; r++)
+                float* row = dz + r * Width;
+                var lse = Vector512.Create(logSumExp[r]);
+                var c0 = Cap(Vector512.Load(row), out var slope0);
+                var c1 = Cap(Vector512.Load(row + 16), out var slope1);
+                var g0 = Exp(c0 - lse);                                              // softmax(c)
+                var g1 = Exp(c1 - lse);
+                long target = labels[r] - id0;
+                if ((ulong)target < Width)
                 {
-                    float* row = dz + r * Width;
-                    var lse = Vector512.Create(logSumExp[r]);
-                    var c0 = Cap(Vector512.Load(row), out var slope0);
-                    var c1 = Cap(Vector512.Load(row + 16), out var slope1);
-                    var g0 = Exp(c0 - lse);                                              // softmax(c)
-                    var g1 = Exp(c1 - lse);
-                    long target = labels[r] - id0;
-                    if ((ulong)target < Width)
-                    {
-                        var (is0, is1) = Lane((int)target);
-                        g0 -= Vector512.ConditionalSelect(is0, Vector512<float>.One, default);
-                        g1 -= Vector512.ConditionalSelect(is1, Vector512<float>.One, default);
-                    }
-                    Vector512.ConditionalSelect(valid0, g0 * slope0, default).Store(row);
-                    Vector512.ConditionalSelect(valid1, g1 * slope1, default).Store(row + 16);
-                    float* column = dzTBlocks + (r / Width) * Width * Width + r % Width;
-                    for (int j = 0; j < Width; j++) column[j * Width] = row[j];
+                    var (is0, is1) = Lane((int)target);
+                    g0 -= Vector512.ConditionalSelect(is0, Vector512<float>.One, default);
+                    g1 -= Vector512.ConditionalSelect(is1, Vector512<float>.One, default);
                 }
-                if (dB is not null) HeadPanels.Product(uT, panels.Rank, n, dz, dB + (long)p * panels.Rank * Width);   // (r, 32)
-                for (int b = 0; b < blocks; b++)
-                {
-                    HeadPanels.Product(panel, k, Width, dzTBlocks + b * Width * Width, part);                        // (K, 32)
-                    float* target = dxBlocks + (long)b * k * Width;
-                    for (int i = 0; i < k * Width; i += 16) (Vector512.Load(target + i) + Vector512.Load(part + i)).Store(target + i);
-                }
+                Vector512.ConditionalSelect(valid0, g0 * slope0, default).Store(row);
+                Vector512.ConditionalSelect(valid1, g1 * slope1, default).Store(row + 16);
+                float* column = dzT + (r / Width) * Width * Width + r % Width;
+                for (int j = 0; j < Width; j++) column[j * Width] = row[j];
             }
+            if (dB is not null) HeadPanels.Product(uT, panels.Rank, n, dz, dB + (long)p * panels.Rank * Width);   // (r, 32)
+            for (int b = 0; b < blocks; b++)
+            {
+                HeadPanels.Product(panel, k, Width, dzT + b * Width * Width, part);                        // (K, 32)
+                float* sum = dx.Data + (long)b * k * Width;
+                for (int i = 0; i < k * Width; i += 16) (Vector512.Load(sum + i) + Vector512.Load(part + i)).Store(sum + i);
+            }
+        }
         return dx;
     }
 
