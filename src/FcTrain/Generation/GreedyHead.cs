@@ -62,7 +62,7 @@ public sealed unsafe class GreedyHead : IDisposable
 
         int threads = Math.Max(1, get_num_threads()), chunks = threads * 4;
         var results = new Top2[chunks, batch];
-        float* input = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(x.bytes));
+        float* input = HeadPanels.Data(x);
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
         {
             var top = new Top2[batch];
@@ -84,6 +84,7 @@ public sealed unsafe class GreedyHead : IDisposable
     }
 
     /// <summary>Panels [from, to) against every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
     private void Scan(float* x, int batch, int from, int to, Top2[] top)
     {
         using var logits = new NativeBuffer<float>(batch * Width);

@@ -48,7 +48,7 @@ public sealed unsafe class HeadPanels : IDisposable
             var rows = Rows(weight, b);
             if (loraB is not null) rows = cat([rows, Rows(loraB, b)], 1);                                        // (P'·32, K)
             blocks[b] = rows.view(-1, Width, Inputs).transpose(1, 2).contiguous().DetachFromDisposeScope();   // (P', K, 32), owned here
-            blockData[b] = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(blocks[b].bytes));
+            blockData[b] = (nint)Data(blocks[b]);
         }
     }
 
@@ -56,6 +56,9 @@ public sealed unsafe class HeadPanels : IDisposable
     /// (without it the kernel's 16-float vectors would run emulated, slower than libtorch's own products).</summary>
     public static bool Supported(Tensor weight) =>
         weight.device.type == TorchSharp.DeviceType.CPU && weight.dtype == ScalarType.Float32 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>The data of a contiguous float32 CPU tensor, for the kernels: native memory, which does not move.</summary>
+    public static float* Data(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     /// <summary>Panel <paramref name="p"/>: (K, 32) floats, input-major.</summary>
     public float* Panel(int p) => (float*)blockData[p / panelsPerBlock] + (long)(p % panelsPerBlock) * Inputs * Width;
@@ -85,6 +88,7 @@ public sealed unsafe class HeadPanels : IDisposable
     /// o = x · w: <paramref name="rows"/> rows of <paramref name="k"/> inputs (row-major, stride k) times a (k, 32) panel,
     /// into (rows, 32). Each output is summed over k in one fixed order, whatever the number of rows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
     public static void Product(float* x, int rows, int k, float* w, float* o)
     {
         int r = 0;

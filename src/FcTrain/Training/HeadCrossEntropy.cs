@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using FcTrain.Lora;
@@ -103,7 +102,7 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
     {
         int n = (int)x.shape[0], k = panels.Inputs;
         var labels = labelTensor.to(ScalarType.Int64).data<long>().ToArray();
-        float* input = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(x.bytes));
+        float* input = HeadPanels.Data(x);
 
         // Pass 1: per row, the log-sum-exp of the capped logits, the target's capped logit and the best other one.
         var states = new NativeBuffer<Lanes>[Chunks];
@@ -141,13 +140,13 @@ public sealed unsafe class HeadCrossEntropy : IDisposable
             for (int r = 0; r < n; r++) uT[j * n + r] = input[(long)r * k + panels.Hidden + j];
         var partial = new NativeBuffer<float>[Chunks];                            // (N/32, K, 32) each: ∂x, 32 rows a block
         using var dBPanels = loraGradient ? zeros(panels.Count, rank, Width) : null;   // (P, r, 32)
-        float* dB = dBPanels is null ? null : (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(dBPanels.bytes));
+        float* dB = dBPanels is null ? null : HeadPanels.Data(dBPanels);
         float* u = uT.Data;
         Parallel.For(0, Chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) },
             chunk => partial[chunk] = Pass2Gradients(input, n, labels, logSumExp, u, dB, First(chunk), First(chunk + 1)));
         using var scope = NewDisposeScope();
         var dxBlocks = zeros(blocks, k, Width);
-        float* total = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(dxBlocks.bytes));
+        float* total = HeadPanels.Data(dxBlocks);
         foreach (var part in partial)
         {
             for (long i = 0; i < part.Length; i += 16) (Vector512.Load(total + i) + Vector512.Load(part.Data + i)).Store(total + i);   // in chunk order
