@@ -60,11 +60,15 @@ public static class TextGenerator
         var active = Enumerable.Range(0, rows).ToList();              // rows still generating, in the cache's row order
         using var ownHead = generator is null && head is null ? GreedyHead.For(model) : null;
         head ??= ownHead;
+        using var decode = cache is not null ? DecodeStep.For(model, (int)cache.Capacity) : null;
 
         for (int step = 0; step < options.MaxNewTokens && active.Count > 0; step++)
         {
             using var scope = NewDisposeScope();
-            var hidden = NextHidden(model, active.Select(r => sequences[r]).ToList(), active.Select(r => cache is null ? 0 : cached[r]).ToList(), cache);   // (B, C)
+            // After the prefill each row has one new token: the decoding step runs it, where it applies (see DecodeStep).
+            var hidden = decode is not null && step > 0
+                ? decode.Run([.. active.Select(r => sequences[r][cached[r]])], [.. active.Select(r => cached[r])], cache!)
+                : NextHidden(model, active.Select(r => sequences[r]).ToList(), active.Select(r => cache is null ? 0 : cached[r]).ToList(), cache);   // (B, C)
             var (chosen, margin) = generator is not null ? (Sample(model.Logits(hidden).to(ScalarType.Float32), options, generator), null)
                 : head is not null ? head.Choose(hidden)
                 : Greedy(model, hidden);

@@ -62,6 +62,11 @@ public sealed class KvCache : IDisposable
         return (keys.narrow(2, 0, _length), values.narrow(2, 0, _length));
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s buffers, (B, KV, capacity, D), once a forward has written them: for a decoding
+    /// step that writes and reads them itself (<see cref="Generation.DecodeStep"/>).</summary>
+    public (Tensor Keys, Tensor Values) Layer(int layer) =>
+        (_keys[layer] ?? throw new InvalidOperationException($"layer {layer} of the cache has not been written: prefill first"), _values[layer]!);
+
     /// <summary>Keeps only the given rows (B') of every layer, in that order: finished rows leave the batch.</summary>
     public void KeepRows(Tensor rows)
     {
