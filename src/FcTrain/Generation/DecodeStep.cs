@@ -39,8 +39,17 @@ public sealed unsafe class DecodeStep : IDisposable
         public readonly float Scaling = (float)layer.Scaling;
     }
 
-    private sealed record Layer(Projection Q, Projection K, Projection V, Projection O, Projection Gate, Projection Up, Projection Down,
-                                nint InputNorm, nint PostAttentionNorm, nint PreFeedforwardNorm, nint PostFeedforwardNorm, int? Window);
+    /// <summary>One decoder layer's weights, found by their Hugging Face names under <paramref name="path"/>.</summary>
+    private sealed class Layer(string path, Dictionary<string, Projection> projections, Dictionary<string, Tensor> norms, int? window)
+    {
+        public readonly Projection Q = projections[$"{path}.self_attn.q_proj"], K = projections[$"{path}.self_attn.k_proj"],
+            V = projections[$"{path}.self_attn.v_proj"], O = projections[$"{path}.self_attn.o_proj"],
+            Gate = projections[$"{path}.mlp.gate_proj"], Up = projections[$"{path}.mlp.up_proj"], Down = projections[$"{path}.mlp.down_proj"];
+        public readonly float* InputNorm = HeadPanels.Data(norms[$"{path}.input_layernorm"]), PostAttentionNorm = HeadPanels.Data(norms[$"{path}.post_attention_layernorm"]),
+            PreFeedforwardNorm = HeadPanels.Data(norms[$"{path}.pre_feedforward_layernorm"]), PostFeedforwardNorm = HeadPanels.Data(norms[$"{path}.post_feedforward_layernorm"]);
+        public readonly int? Window = window;
+        public int Rank => new[] { Q, K, V, O, Gate, Up, Down }.Max(p => p.Rank);
+    }
 
     private readonly Gemma2Config config;
     private readonly Layer[] layers;
@@ -49,24 +58,19 @@ public sealed unsafe class DecodeStep : IDisposable
     private readonly float embeddingScaling, embedScale, scaling, eps;
     private readonly Tensor cos, sin;                                       // (capacity, D): the rotary tables of every position
     private readonly float* cosData, sinData;
-    private readonly int capacity;
+    private readonly int capacity, widest, rank;                            // positions; the widest projection; the largest rank
 
     /// <summary>The step of a float32 CPU model (<see cref="For"/> checks it); without AVX-512 its vectors run emulated.</summary>
     internal DecodeStep(Gemma2ForCausalLM model, int capacity)
     {
         config = model.Config;
         this.capacity = capacity;
-        var weights = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        float* Norm(string name) => HeadPanels.Data(weights[name + ".weight"]);
+        var norms = model.named_parameters().Where(p => p.name.EndsWith("norm.weight"))
+            .ToDictionary(p => p.name[..^".weight".Length], p => (Tensor)p.parameter);
         var projections = model.LinearModules().ToDictionary(p => p.Path, p => new Projection(p.Layer));
-        layers = [.. model.Model.Layers.Select(layer =>
-        {
-            string path = $"model.layers.{layer.Index}";
-            return new Layer(projections[$"{path}.self_attn.q_proj"], projections[$"{path}.self_attn.k_proj"], projections[$"{path}.self_attn.v_proj"],
-                projections[$"{path}.self_attn.o_proj"], projections[$"{path}.mlp.gate_proj"], projections[$"{path}.mlp.up_proj"], projections[$"{path}.mlp.down_proj"],
-                (nint)Norm($"{path}.input_layernorm"), (nint)Norm($"{path}.post_attention_layernorm"),
-                (nint)Norm($"{path}.pre_feedforward_layernorm"), (nint)Norm($"{path}.post_feedforward_layernorm"), layer.Window);
-        })];
+        layers = [.. model.Model.Layers.Select(layer => new Layer($"model.layers.{layer.Index}", projections, norms, layer.Window))];
+        widest = layers.Max(l => Math.Max(l.Q.Out, l.Gate.Out));
+        rank = layers.Max(l => l.Rank);
         var embed = model.Model.EmbedTokens;
         embedding = HeadPanels.Data(embed.Weight);
         if (embed.LoraA is { } a && embed.LoraB is { } b)
@@ -76,7 +80,7 @@ public sealed unsafe class DecodeStep : IDisposable
             embeddingRank = (int)a.shape[0];
             embeddingScaling = (float)embed.Scaling;
         }
-        finalNorm = Norm("model.norm");
+        finalNorm = HeadPanels.Data(norms["model.norm"]);
         // As the modules: √C rounded to float32 before it multiplies, the query scaling and eps as float32 operands.
         embedScale = (float)Math.Sqrt(config.HiddenSize);
         scaling = (float)Math.Pow(config.QueryPreAttnScalar, -0.5);
@@ -108,7 +112,6 @@ public sealed unsafe class DecodeStep : IDisposable
     public Tensor Run(IReadOnlyList<int> ids, IReadOnlyList<int> positions, KvCache cache)
     {
         int rows = ids.Count, c = config.HiddenSize, heads = config.NumAttentionHeads, kvHeads = config.NumKeyValueHeads, d = config.HeadDim;
-        int widest = layers.Max(l => Math.Max(l.Q.Out, l.Gate.Out));
         if (positions.Any(p => p >= capacity)) throw new ArgumentOutOfRangeException(nameof(positions), $"a position is past the step's capacity of {capacity}");
         using var x = new NativeBuffer<float>((long)rows * c);              // (B, C) the residual stream
         using var h = new NativeBuffer<float>((long)rows * c);              // (B, C) a normed copy
@@ -116,7 +119,7 @@ public sealed unsafe class DecodeStep : IDisposable
         using var k = new NativeBuffer<float>((long)rows * kvHeads * d);    // (B, KV·D)
         using var v = new NativeBuffer<float>((long)rows * kvHeads * d);
         using var a = new NativeBuffer<float>((long)rows * widest);         // (B, H·D) attention output, then up
-        using var u = new NativeBuffer<float>((long)rows * layers.Max(MaxRank));   // (B, r) an adapter's s·A x
+        using var u = new NativeBuffer<float>((long)rows * rank);           // (B, r) an adapter's s·A x
         using var scores = new NativeBuffer<float>(capacity);
 
         Embed(ids, x.Data);
@@ -128,7 +131,7 @@ public sealed unsafe class DecodeStep : IDisposable
                 throw new ArgumentException($"the cache holds ({string.Join(", ", keys.shape)}) for {rows} rows of {capacity} positions");
             float* keyData = HeadPanels.Data(keys), valueData = HeadPanels.Data(values);
 
-            Norm(x.Data, (float*)layer.InputNorm, h.Data, rows);
+            Norm(x.Data, layer.InputNorm, h.Data, rows);
             Project(layer.Q, h.Data, rows, q.Data, u.Data);
             Project(layer.K, h.Data, rows, k.Data, u.Data);
             Project(layer.V, h.Data, rows, v.Data, u.Data);
@@ -153,21 +156,19 @@ public sealed unsafe class DecodeStep : IDisposable
                 }
             }
             Project(layer.O, a.Data, rows, h.Data, u.Data);
-            AddNormed(h.Data, (float*)layer.PostAttentionNorm, x.Data, rows);
+            AddNormed(h.Data, layer.PostAttentionNorm, x.Data, rows);
 
-            Norm(x.Data, (float*)layer.PreFeedforwardNorm, h.Data, rows);
+            Norm(x.Data, layer.PreFeedforwardNorm, h.Data, rows);
             Project(layer.Gate, h.Data, rows, q.Data, u.Data);
             Project(layer.Up, h.Data, rows, a.Data, u.Data);
             GeluTanhTimes(q.Data, a.Data, (long)rows * layer.Gate.Out);
             Project(layer.Down, q.Data, rows, h.Data, u.Data);
-            AddNormed(h.Data, (float*)layer.PostFeedforwardNorm, x.Data, rows);
+            AddNormed(h.Data, layer.PostFeedforwardNorm, x.Data, rows);
         }
         var hidden = empty(rows, c, ScalarType.Float32);
         Norm(x.Data, finalNorm, HeadPanels.Data(hidden), rows);
         return hidden;                                                        // (B, C)
     }
-
-    private static int MaxRank(Layer l) => new[] { l.Q, l.K, l.V, l.O, l.Gate, l.Up, l.Down }.Max(p => p.Rank);
 
     /// <summary>x = E[id]·√C, plus the embedding adapter's (Aᵀ[id] Bᵀ)·s when there is one (<see cref="LoraEmbedding"/>).</summary>
     private void Embed(IReadOnlyList<int> ids, float* x)
