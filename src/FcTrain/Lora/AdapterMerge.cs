@@ -1,3 +1,5 @@
+using FcTrain.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FcTrain.Lora;
@@ -12,8 +14,9 @@ public static class AdapterMerge
     public static Tensor Linear(Tensor weight, Tensor loraA, Tensor loraB, double scale)
     {
         using var scope = NewDisposeScope();
-        var delta = loraB.to(ScalarType.Float32).matmul(loraA.to(ScalarType.Float32)) * scale;          // (out, in)
-        return (weight.to(ScalarType.Float32) + delta).to(weight.dtype).MoveToOuterDisposeScope();
+        using var s = scale.ToScalar();
+        var delta = loraB.to(ScalarType.Float32).matmul(loraA.to(ScalarType.Float32)) * s;              // (out, in)
+        return weight.to(ScalarType.Float32).add(delta, alpha: Scalars.One).to(weight.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -23,7 +26,8 @@ public static class AdapterMerge
     public static Tensor Embedding(Tensor weight, Tensor loraEmbeddingA, Tensor loraEmbeddingB, double scale)
     {
         using var scope = NewDisposeScope();
-        var delta = loraEmbeddingB.to(ScalarType.Float32).matmul(loraEmbeddingA.to(ScalarType.Float32)).T * scale; // (vocab, dim)
-        return (weight.to(ScalarType.Float32) + delta).to(weight.dtype).MoveToOuterDisposeScope();
+        using var s = scale.ToScalar();
+        var delta = loraEmbeddingB.to(ScalarType.Float32).matmul(loraEmbeddingA.to(ScalarType.Float32)).T * s;     // (vocab, dim)
+        return weight.to(ScalarType.Float32).add(delta, alpha: Scalars.One).to(weight.dtype).MoveToOuterDisposeScope();
     }
 }

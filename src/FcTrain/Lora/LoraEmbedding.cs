@@ -1,3 +1,4 @@
+using FcTrain.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -25,6 +26,7 @@ public sealed class LoraEmbedding : Module<Tensor, Tensor>
     public Parameter? LoraA => loraA;
     public Parameter? LoraB => loraB;
     public double Scaling { get; private set; }
+    private Scalar? scaling;   // Scaling, held for the op (see Scalars)
 
     public LoraEmbedding(string name, long vocab, long dim, ScalarType dtype, Device device) : base(name)
     {
@@ -39,6 +41,7 @@ public sealed class LoraEmbedding : Module<Tensor, Tensor>
         loraB = new Parameter(empty(dim, config.Rank, ScalarType.Float32, Weight.device));
         using (no_grad()) init.normal_(loraB);
         Scaling = config.Scaling;
+        scaling = Scaling.ToScalar();
         register_parameter("lora_embedding_A", loraA);
         register_parameter("lora_embedding_B", loraB);
     }
@@ -48,7 +51,7 @@ public sealed class LoraEmbedding : Module<Tensor, Tensor>
         var y = Lookup(Weight, ids);                                 // (B, T, C)
         if (loraA is null || loraB is null) return y;
         var a = Lookup(loraA.t(), ids);                              // (B, T, r)
-        return y + (a.matmul(loraB.t()) * Scaling).to(y.dtype);      // (B, T, C)
+        return y.add((a.matmul(loraB.t()) * scaling!).to(y.dtype), alpha: Scalars.One);   // (B, T, C)
     }
 
     private static Tensor Lookup(Tensor table, Tensor ids) =>

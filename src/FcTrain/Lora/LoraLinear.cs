@@ -1,3 +1,4 @@
+using FcTrain.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -27,6 +28,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     public Linear? LoraA => loraA;
     public Linear? LoraB => loraB;
     public double Scaling { get; private set; }
+    private Scalar? scaling;   // Scaling, held for the op (see Scalars)
 
     public LoraLinear(string name, long inFeatures, long outFeatures, ScalarType dtype, Device device) : base(name)
     {
@@ -57,6 +59,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         }
         dropout = Dropout(config.Dropout);
         Scaling = config.Scaling;
+        scaling = Scaling.ToScalar();
         register_module("lora_A", loraA);
         register_module("lora_B", loraB);
         register_module("lora_dropout", dropout);
@@ -67,11 +70,11 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         var y = functional.linear(x, Weight);
         if (LoraInput(x) is not { } u) return y;
         // In place: y is not saved for backward, and on the head it is a (N, V) buffer a copy would double.
-        return y.add_(loraB!.forward(u).to(y.dtype));
+        return y.add_(loraB!.forward(u).to(y.dtype), alpha: Scalars.One);
     }
 
     /// <summary>The adapter's input to B, s · A(dropout(x)) (…, r) in float32, or null without an adapter. The scaling is
     /// applied on this rank-r side, where it costs r values per position instead of out_features.</summary>
     public Tensor? LoraInput(Tensor x) =>
-        loraA is null ? null : loraA.forward(dropout!.forward(x.to(ScalarType.Float32))).mul(Scaling);
+        loraA is null ? null : loraA.forward(dropout!.forward(x.to(ScalarType.Float32))).mul(scaling!);
 }

@@ -50,8 +50,10 @@ public static class EmbeddingResize
         var w = table.to(ScalarType.Float32);                                                  // (V, C)
         var mean = w.mean([0]);                                                                // (C)
         var centered = w - mean;                                                               // (V, C)
-        var covariance = centered.T.matmul(centered) / w.shape[0];                             // (C, C)
-        var scaled = covariance * CovarianceScale;                                             // (C, C)
+        using var rowCount = w.shape[0].ToScalar();
+        using var covarianceScale = CovarianceScale.ToScalar();
+        var covariance = centered.T.matmul(centered) / rowCount;                               // (C, C)
+        var scaled = covariance * covarianceScale;                                             // (C, C)
 
         var (lower, info) = linalg.cholesky_ex(scaled);                                        // L: (C, C)
         bool symmetric = isclose(scaled, scaled.T, atol: 1e-6).all().item<bool>();
@@ -62,7 +64,7 @@ public static class EmbeddingResize
         {
             // z on the CPU generator, then to the table's device: the same draw on every device.
             var z = randn([added, w.shape[1]], ScalarType.Float32, generator: generator).to(w.device);   // (added, C)
-            rows = mean + z.matmul(lower.T);                                                    // (added, C)
+            rows = mean.add(z.matmul(lower.T), alpha: Scalars.One);                            // (added, C)
         }
         else
         {

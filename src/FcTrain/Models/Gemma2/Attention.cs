@@ -18,16 +18,16 @@ public sealed class Attention : nn.Module
     [ComponentName(Name = "v_proj")] private readonly LoraLinear vProj;
     [ComponentName(Name = "o_proj")] private readonly LoraLinear oProj;
     private readonly int heads, kvHeads, headDim;
-    private readonly double scaling;
-    private readonly double? softCap;
+    private readonly Scalar scaling;
+    private readonly Scalar? softCap;
 
     public Attention(string name, Gemma2Config config, ScalarType dtype, Device device) : base(name)
     {
         heads = config.NumAttentionHeads;
         kvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        scaling = Math.Pow(config.QueryPreAttnScalar, -0.5);
-        softCap = config.AttnLogitSoftcapping;
+        scaling = Math.Pow(config.QueryPreAttnScalar, -0.5).ToScalar();
+        softCap = config.AttnLogitSoftcapping?.ToScalar();
         qProj = new LoraLinear("q_proj", config.HiddenSize, heads * headDim, dtype, device);
         kProj = new LoraLinear("k_proj", config.HiddenSize, kvHeads * headDim, dtype, device);
         vProj = new LoraLinear("v_proj", config.HiddenSize, kvHeads * headDim, dtype, device);
@@ -57,15 +57,15 @@ public sealed class Attention : nn.Module
         if (is_grad_enabled())
         {
             scores = scores * scaling;
-            if (softCap is double cap) scores = (scores / cap).tanh() * cap;
-            scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+            if (softCap is { } cap) scores = (scores / cap).tanh() * cap;
+            scores = scores.masked_fill(mask.logical_not(), Scalars.NegativeInfinity);
         }
         else
         {
             // Decoding: the same operations in place, so a batched prefill holds one (B, H, T, S) tensor, not five.
             scores.mul_(scaling);
-            if (softCap is double cap) scores.div_(cap).tanh_().mul_(cap);
-            scores.masked_fill_(mask.logical_not(), double.NegativeInfinity);
+            if (softCap is { } cap) scores.div_(cap).tanh_().mul_(cap);
+            scores.masked_fill_(mask.logical_not(), Scalars.NegativeInfinity);
         }
         var probs = functional.softmax(scores, -1, ScalarType.Float32).to(q.dtype);   // softmax in float32, as transformers
         var y = probs.matmul(v);                                                   // (B, H, T, D)

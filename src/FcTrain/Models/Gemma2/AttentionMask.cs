@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FcTrain.Models.Gemma2;
@@ -19,7 +20,11 @@ public static class AttentionMask
         var q = (queryIndex.dim() == 1 ? queryIndex.unsqueeze(0) : queryIndex).unsqueeze(-1);   // (B|1, Tq, 1)
         var k = keyIndex.view(1, 1, -1);                                                        // (1, 1, Tk)
         var allowed = k <= q;                                                                   // (B|1, Tq, Tk)
-        if (window is int w) allowed = allowed & (q - k < w);
+        if (window is int w)
+        {
+            using var back = w.ToScalar();
+            allowed = allowed & (q - k < back);
+        }
         if (documentIds is not null)
         {
             long tq = queryIndex.shape[^1], tk = keyIndex.shape[0];

@@ -37,8 +37,8 @@ public sealed class DecoderLayer : nn.Module
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)   // (B, T, C)
     {
         var h = SelfAttention.forward(inputNorm.forward(x), cos, sin, mask, cache, Index);
-        x = x + postAttentionNorm.forward(h);
+        x = x.add(postAttentionNorm.forward(h), alpha: Scalars.One);
         h = Mlp.forward(preFeedforwardNorm.forward(x));
-        return x + postFeedforwardNorm.forward(h);
+        return x.add(postFeedforwardNorm.forward(h), alpha: Scalars.One);
     }
 }

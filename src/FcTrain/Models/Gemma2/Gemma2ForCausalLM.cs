@@ -22,11 +22,13 @@ public sealed class Gemma2ForCausalLM : nn.Module
     public int? ResizedFrom { get; private set; }
     public ScalarType DType { get; }
     public Device Device { get; }
+    private readonly Scalar? finalSoftCap;   // Config.FinalLogitSoftcapping, which a resize leaves as it is
 
     /// <summary>Builds the model with uninitialised weights (they are loaded or initialised next).</summary>
     public Gemma2ForCausalLM(Gemma2Config config, ScalarType dtype, Device device) : base("Gemma2ForCausalLM")
     {
         Config = config;
+        finalSoftCap = config.FinalLogitSoftcapping?.ToScalar();
         DType = dtype;
         Device = device;
         Model = new Gemma2Model(config, dtype, device);
@@ -45,7 +47,7 @@ public sealed class Gemma2ForCausalLM : nn.Module
     {
         var logits = LmHead.forward(hidden);
         // Without autograd (decoding) the cap is applied in place: no extra copies of the (…, V) logits, same values.
-        if (Config.FinalLogitSoftcapping is double cap)
+        if (finalSoftCap is { } cap)
             logits = is_grad_enabled() ? (logits / cap).tanh() * cap : logits.div_(cap).tanh_().mul_(cap);
         return logits;
     }

@@ -42,8 +42,10 @@ public sealed class Gemma2Model : nn.Module
 
         // With a cache a token's position is its slot: each row's queries sit at their own positions (B, T).
         long t = inputIds.shape[1];
-        var queries = cache is null ? arange(0, t, ScalarType.Int64, x.device) : positionIds;
-        var keys = arange(0, cache?.Begin(positionIds) ?? t, ScalarType.Int64, x.device);
+        using var queryEnd = t.ToScalar();
+        var queries = cache is null ? arange(Scalars.Zero, queryEnd, Scalars.One, ScalarType.Int64, x.device) : positionIds;
+        using var keyEnd = (cache?.Begin(positionIds) ?? t).ToScalar();
+        var keys = arange(Scalars.Zero, keyEnd, Scalars.One, ScalarType.Int64, x.device);
         var globalMask = AttentionMask.Build(queries, keys, documentIds, window: null);
         var slidingMask = AttentionMask.Build(queries, keys, documentIds, config.SlidingWindow);
 

@@ -14,19 +14,19 @@ namespace FcTrain.Models.Gemma2;
 public sealed class RmsNorm : Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
-    private readonly double eps;
+    private readonly Scalar eps;
 
     public RmsNorm(string name, long dim, double eps, ScalarType dtype, Device device) : base(name)
     {
         weight = new Parameter(zeros(dim, dtype, device), requires_grad: false);
-        this.eps = eps;
+        this.eps = eps.ToScalar();
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
         var h = x.to(ScalarType.Float32);
-        h = h * (h.pow(2).mean([-1], keepdim: true) + eps).rsqrt();
-        return (h * (1.0 + weight.to(ScalarType.Float32))).to(x.dtype);
+        h = h * h.pow(Scalars.Two).mean([-1], keepdim: true).add(eps, alpha: Scalars.One).rsqrt();
+        return (h * weight.to(ScalarType.Float32).add(Scalars.OneDouble, alpha: Scalars.One)).to(x.dtype);
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FcTrain.Models.Gemma2;
@@ -12,7 +13,8 @@ public static class Rotary
     /// <summary>cos and sin tables for the given positions, (B, 1, T, D), in <paramref name="dtype"/>.</summary>
     public static (Tensor Cos, Tensor Sin) Tables(Tensor positionIds, int headDim, double theta, ScalarType dtype)
     {
-        var exponent = arange(0, headDim, 2, ScalarType.Int64, positionIds.device).to(ScalarType.Float32) / headDim;
+        using var dim = headDim.ToScalar();
+        var exponent = arange(Scalars.Zero, dim, Scalars.Two, ScalarType.Int64, positionIds.device).to(ScalarType.Float32) / dim;
         var invFreq = pow(theta, exponent).reciprocal();                                  // (D/2)
         var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq;          // (B, T, D/2)
         var angles = cat([freqs, freqs], -1).unsqueeze(1);                               // (B, 1, T, D)
@@ -24,6 +26,6 @@ public static class Rotary
     {
         long half = x.shape[^1] / 2;
         var rotated = cat([-x[.., .., .., (int)half..], x[.., .., .., ..(int)half]], -1);
-        return x * cos + rotated * sin;
+        return (x * cos).add(rotated * sin, alpha: Scalars.One);
     }
 }
