@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FcTrain.Generation;
@@ -27,7 +28,7 @@ public sealed unsafe class GreedyHead : IDisposable
 
     private readonly HeadPanels panels;                  // [W, B] in panels of 32 ids
     private readonly Tensor? loraA;                      // (r, C) float32, the head's adapter input projection
-    private readonly float scaling;
+    private readonly Scalar scaling;                     // the adapter scaling as a float32 Scalar (see Scalars)
     private readonly double? cap;
 
     /// <param name="weight">The head's (V, C) weight.</param>
@@ -37,7 +38,7 @@ public sealed unsafe class GreedyHead : IDisposable
     {
         panels = new HeadPanels(weight, loraB);
         using (no_grad()) this.loraA = loraA?.to(ScalarType.Float32).contiguous().detach().DetachFromDisposeScope();   // owned here
-        this.scaling = (float)scaling;
+        this.scaling = ((float)scaling).ToScalar();
         this.cap = cap;
     }
 
@@ -129,5 +130,6 @@ public sealed unsafe class GreedyHead : IDisposable
     {
         panels.Dispose();
         loraA?.Dispose();
+        scaling.Dispose();
     }
 }

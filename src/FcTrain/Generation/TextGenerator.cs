@@ -1,4 +1,6 @@
+using FcTrain.Models;
 using FcTrain.Models.Gemma2;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FcTrain.Generation;
@@ -144,7 +146,8 @@ public static class TextGenerator
     {
         var logits = model.LmHead.forward(hidden).to(ScalarType.Float32);          // (B, V), uncapped
         var (top, index) = logits.max(-1);                                          // (B), (B)
-        var second = logits.scatter_(1, index.unsqueeze(1), full(index.shape[0], 1, float.NegativeInfinity, logits.dtype, logits.device)).amax(-1);
+        using var negativeInfinity = float.NegativeInfinity.ToScalar();
+        var second = logits.scatter_(1, index.unsqueeze(1), full(index.shape[0], 1, negativeInfinity, logits.dtype, logits.device)).amax(-1);
         int[] chosen = [.. index.cpu().data<long>().Select(i => (int)i)];
         float[] best = top.cpu().data<float>().ToArray(), runnerUp = second.cpu().data<float>().ToArray();
         double? cap = model.Config.FinalLogitSoftcapping;
@@ -156,12 +159,14 @@ public static class TextGenerator
 
     private static int Pick(Tensor logits, GenerationOptions options, Generator generator)
     {
-        var probs = (logits / options.Temperature).softmax(-1);
+        using var temperature = options.Temperature.ToScalar();
+        var probs = (logits / temperature).softmax(-1);
         if (options.TopP < 1.0)
         {
             var (sorted, order) = probs.sort(descending: true);
-            var outside = (sorted.cumsum(0) - sorted) > options.TopP;   // keep the smallest prefix reaching top_p
-            sorted = sorted.masked_fill(outside, 0);
+            using var topP = options.TopP.ToScalar();
+            var outside = (sorted.cumsum(0) - sorted) > topP;   // keep the smallest prefix reaching top_p
+            sorted = sorted.masked_fill(outside, Scalars.Zero);
             probs = zeros_like(probs).scatter(0, order, sorted);
         }
         return (int)multinomial(probs / probs.sum(), 1, generator: generator).item<long>();

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using FcTrain.Diagnostics;
 using FcTrain.IO;
+using FcTrain.Models;
 using FcTrain.Packing;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -160,18 +161,19 @@ public sealed class Trainer
         // Normalise by the trained tokens of the whole accumulated batch (transformers' num_items_in_batch),
         // so the gradient is that of one token-mean over the batch, not a mean of per-row means.
         long labelled = micro.Sum(b => b.Sum(PackedData.TrainedTokens));
+        using var divisor = Math.Max(1, labelled).ToScalar();
         double lossSum = 0;
         long tokens = 0, correct = 0;
         foreach (var batch in micro)
         {
             using var scope = NewDisposeScope();
             var scores = ScoreBatch(model, PackedData.Collate(batch, device), LayerRunnerFor(options.GradientCheckpointing));
-            var loss = scores.Sum / Math.Max(1, labelled);
-            double value = loss.ToDouble();
+            var loss = scores.Sum / divisor;
+            double value = Scalars.ToDouble(loss);
             if (!double.IsFinite(value)) throw NonFinite("loss", value);
             loss.backward();
             lossSum += value;
-            correct += scores.Correct.ToInt64();
+            correct += Scalars.ToInt64(scores.Correct);
             tokens += batch.Sum(r => r.InputIds.Length);
         }
 
@@ -198,7 +200,8 @@ public sealed class Trainer
     {
         var hidden = model.HiddenStates(batch, runLayer);                      // (B, T, C)
         var targets = batch.Targets.reshape(-1);                               // (B·T)
-        var trained = nonzero(targets.ne(PackedData.IgnoreIndex)).squeeze(1); // (N)
+        using var ignored = PackedData.IgnoreIndex.ToScalar();
+        var trained = nonzero(targets.ne(ignored)).squeeze(1);                 // (N)
         var selected = hidden.reshape(-1, hidden.shape[2]).index_select(0, trained); // (N, C)
         var labels = targets.index_select(0, trained);                         // (N)
         if (trained.shape[0] > 0 && model.FusedHead is { } fused) return fused.Score(selected, labels);
@@ -210,7 +213,9 @@ public sealed class Trainer
         long n = trained.shape[0], chunk = Math.Max(1, 32_000_000L / (4 * model.VocabSize));
         Tensor? sum = null;
         Tensor correct = zeros([], ScalarType.Int64, hidden.device);
-        Tensor minMargin = full([], double.PositiveInfinity, ScalarType.Float32, hidden.device);
+        using var positiveInfinity = double.PositiveInfinity.ToScalar();
+        using var negativeInfinity = float.NegativeInfinity.ToScalar();
+        Tensor minMargin = full([], positiveInfinity, ScalarType.Float32, hidden.device);
         for (long start = 0; start < n; start += chunk)
         {
             // A scope per chunk: TorchSharp frees a tensor when its scope ends, so without it every chunk's (n, V)
@@ -223,15 +228,15 @@ public sealed class Trainer
             if (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16) logits = logits.to(ScalarType.Float32); // as transformers upcasts
             var loss = nn.functional.cross_entropy(logits, target.squeeze(1), reduction: nn.Reduction.Sum);
             if (sum is null) sum = loss.MoveToOuterDisposeScope();
-            else sum.add_(loss);   // in place, so nothing of a later chunk outlives its scope
+            else sum.add_(loss, alpha: Scalars.One);   // in place, so nothing of a later chunk outlives its scope
             using (no_grad())
             {
                 var gold = logits.gather(1, target).squeeze(1);                                        // (n), a copy
                 // The best other logit: the target's own set to −∞ in place (backward reads the log-softmax's output,
                 // never these logits), then one max. A top-2 took 18x as long (9.8 ms against 0.5 ms a chunk).
-                var rival = logits.scatter_(1, target, full(length, 1, float.NegativeInfinity, logits.dtype, logits.device)).amax(1);   // (n)
+                var rival = logits.scatter_(1, target, full(length, 1, negativeInfinity, logits.dtype, logits.device)).amax(1);   // (n)
                 var margin = gold - rival;
-                correct.add_(margin.gt(0).sum());
+                correct.add_(margin.gt(Scalars.Zero).sum(), alpha: Scalars.One);
                 minMargin.copy_(minimum(minMargin, margin.min()));
             }
         }
@@ -275,10 +280,10 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 var scores = ScoreBatch(model, PackedData.Collate([row], device), RunDirectly);
-                sum += scores.Sum.ToDouble();
+                sum += Scalars.ToDouble(scores.Sum);
                 count += scores.Count;
-                correct += scores.Correct.ToInt64();
-                minMargin = Math.Min(minMargin, scores.MinMargin.ToDouble());
+                correct += Scalars.ToInt64(scores.Correct);
+                minMargin = Math.Min(minMargin, Scalars.ToDouble(scores.MinMargin));
             }
         }
         model.Train(true);
