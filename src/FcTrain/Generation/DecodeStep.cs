@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics;
 using FcTrain.Lora;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FcTrain.Generation;
@@ -86,7 +87,8 @@ public sealed unsafe class DecodeStep : IDisposable
         scaling = (float)Math.Pow(config.QueryPreAttnScalar, -0.5);
         eps = (float)config.RmsNormEps;
         using var scope = NewDisposeScope();
-        var (c, s) = Rotary.Tables(arange(capacity, dtype: ScalarType.Int64).unsqueeze(0), config.HeadDim, config.RopeTheta, ScalarType.Float32);
+        using var positions = capacity.ToScalar();
+        var (c, s) = Rotary.Tables(arange(Scalars.Zero, positions, Scalars.One, ScalarType.Int64).unsqueeze(0), config.HeadDim, config.RopeTheta, ScalarType.Float32);
         cos = c.reshape(capacity, config.HeadDim).contiguous().DetachFromDisposeScope();
         sin = s.reshape(capacity, config.HeadDim).contiguous().DetachFromDisposeScope();
         cosData = HeadPanels.Data(cos);
