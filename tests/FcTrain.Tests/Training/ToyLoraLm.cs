@@ -1,3 +1,4 @@
+using FcTrain.Models;
 using FcTrain.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -13,7 +14,8 @@ namespace FcTrain.Tests.Training;
 /// </summary>
 internal sealed class ToyLoraLm : ITrainableModel
 {
-    const double SoftCap = 5.0;
+    // Held Scalars in the per-step code, as in the library (see FcTrain.Models.Scalars).
+    static readonly Scalar SoftCap = 5.0.ToScalar(), LoraScaling = 2.0.ToScalar(), Eps = 1e-6.ToScalar();
     readonly Tensor embed;                        // (V, C), frozen, tied head
     readonly Layer[] layers;
     readonly LowRank head;
@@ -27,7 +29,7 @@ internal sealed class ToyLoraLm : ITrainableModel
         public readonly Parameter B = new(zeros(outFeatures, rank, dtype: dtype));
         public readonly string Name = name;
         public Tensor Delta(Tensor x, double p, bool training) =>
-            nn.functional.dropout(x, p, training).matmul(A.T).matmul(B.T) * 2.0;
+            nn.functional.dropout(x, p, training).matmul(A.T).matmul(B.T) * LoraScaling;
     }
 
     sealed class Layer(nn.Module owner, int index, long c, int rank, ScalarType dtype)
@@ -74,19 +76,20 @@ internal sealed class ToyLoraLm : ITrainableModel
         {
             h = runLayer(layer.Module, x =>
             {
-                var q = x.matmul(layer.Wq) + layer.Q.Delta(x, dropout, dropoutOn);
-                var v = x.matmul(layer.Wv) + layer.V.Delta(x, dropout, dropoutOn);
-                var scores = q.matmul(x.transpose(1, 2)) / Math.Sqrt(x.shape[2]);            // (B, T, T)
-                var attn = scores.masked_fill(mask.logical_not(), double.NegativeInfinity).softmax(-1);
-                return x + nn.functional.gelu(attn.matmul(v));
+                var q = x.matmul(layer.Wq).add(layer.Q.Delta(x, dropout, dropoutOn), alpha: Scalars.One);
+                var v = x.matmul(layer.Wv).add(layer.V.Delta(x, dropout, dropoutOn), alpha: Scalars.One);
+                using var sqrtC = Math.Sqrt(x.shape[2]).ToScalar();
+                var scores = q.matmul(x.transpose(1, 2)) / sqrtC;                               // (B, T, T)
+                var attn = scores.masked_fill(mask.logical_not(), Scalars.NegativeInfinity).softmax(-1);
+                return x.add(nn.functional.gelu(attn.matmul(v)), alpha: Scalars.One);
             }, h);
         }
-        return h / h.pow(2).mean([-1], keepdim: true).add(1e-6).sqrt();
+        return h / h.pow(Scalars.Two).mean([-1], keepdim: true).add(Eps, alpha: Scalars.One).sqrt();
     }
 
     public Tensor Logits(Tensor hidden)
     {
-        var logits = hidden.matmul(embed.T) + head.Delta(hidden, dropout, dropoutOn); // (N, V)
+        var logits = hidden.matmul(embed.T).add(head.Delta(hidden, dropout, dropoutOn), alpha: Scalars.One); // (N, V)
         return (logits / SoftCap).tanh() * SoftCap;
     }
 
