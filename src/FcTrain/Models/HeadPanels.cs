@@ -11,14 +11,15 @@ namespace FcTrain.Models;
 /// panels of 32 ids and stored input-major, (K, 32) with K = C + r, so that one panel is a contiguous 18 kB (tiny) read
 /// that sits in L1 while every row's input is multiplied with it. Products go through one register-blocked micro-kernel,
 /// <see cref="Product"/>. The panels are a copy of the weights (131 MB for tiny in float32): W as it was when they were
-/// built, B until <see cref="SetLoraB"/> writes it again.
+/// built, B until <see cref="SetLoraB"/> writes it again. Greedy decoding keeps them in bfloat16 instead (half the bytes to
+/// read), only to find the few ids whose exact float32 logits it then computes (<see cref="Generation.GreedyHead"/>).
 /// </summary>
 public sealed unsafe class HeadPanels : IDisposable
 {
     /// <summary>Ids per panel: two <see cref="Vector512{T}"/> of float.</summary>
     public const int Width = 32;
 
-    private readonly Tensor[] blocks;                    // (P', K, 32) float32 each: panel p, input k, id 32p + j of [W, B]
+    private readonly Tensor[] blocks;                    // (P', K, 32) float32 or bfloat16 each: panel p, input k, id 32p + j of [W, B]
     private readonly nint[] blockData;                   // their data (native memory, which does not move)
     private readonly int panelsPerBlock;
 
@@ -29,16 +30,21 @@ public sealed unsafe class HeadPanels : IDisposable
     /// <summary>K = C + r: the inputs of one id.</summary>
     public int Inputs => Hidden + Rank;
     public int Count { get; }
+    /// <summary>Float32, or BFloat16 (rounded to nearest even).</summary>
+    public ScalarType Storage { get; }
 
     /// <param name="weight">The head's (V, C) weight.</param>
     /// <param name="loraB">The head's LoRA factor B (V, r), or null.</param>
-    public HeadPanels(Tensor weight, Tensor? loraB)
+    /// <param name="storage">Float32 or BFloat16.</param>
+    public HeadPanels(Tensor weight, Tensor? loraB, ScalarType storage = ScalarType.Float32)
     {
+        if (storage is not (ScalarType.Float32 or ScalarType.BFloat16)) throw new ArgumentException($"panels store float32 or bfloat16, not {storage}", nameof(storage));
+        Storage = storage;
         Vocab = (int)weight.shape[0];
         Hidden = (int)weight.shape[1];
         Rank = (int)(loraB?.shape[1] ?? 0);
         Count = (Vocab + Width - 1) / Width;
-        panelsPerBlock = Math.Max(1, int.MaxValue / (Inputs * Width * sizeof(float)));   // a block's bytes fit a Span
+        panelsPerBlock = Math.Max(1, int.MaxValue / (Inputs * Width * sizeof(float)));   // a block's bytes fit a Span, in either storage
         blocks = new Tensor[(Count + panelsPerBlock - 1) / panelsPerBlock];
         blockData = new nint[blocks.Length];
         using var noGrad = no_grad();
@@ -47,8 +53,8 @@ public sealed unsafe class HeadPanels : IDisposable
             using var scope = NewDisposeScope();
             var rows = Rows(weight, b);
             if (loraB is not null) rows = cat([rows, Rows(loraB, b)], 1);                                        // (P'·32, K)
-            blocks[b] = rows.view(-1, Width, Inputs).transpose(1, 2).contiguous().DetachFromDisposeScope();   // (P', K, 32), owned here
-            blockData[b] = (nint)Data(blocks[b]);
+            blocks[b] = rows.view(-1, Width, Inputs).transpose(1, 2).to(storage).contiguous().DetachFromDisposeScope();   // (P', K, 32), owned here
+            blockData[b] = (nint)Address(blocks[b]);
         }
     }
 
@@ -57,15 +63,29 @@ public sealed unsafe class HeadPanels : IDisposable
     public static bool Supported(Tensor weight) =>
         weight.device.type == TorchSharp.DeviceType.CPU && weight.dtype == ScalarType.Float32 && Vector512.IsHardwareAccelerated;
 
-    /// <summary>The data of a contiguous float32 CPU tensor, for the kernels: native memory, which does not move.</summary>
-    public static float* Data(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+    /// <summary>The data of a contiguous float32 CPU tensor, for the kernels: native memory, which does not move. Read
+    /// through a view of its first element, as TorchSharp spans only up to 2 GB (gemma-2-2b's head is 2.4 GB in float32).</summary>
+    public static float* Data(Tensor t) => (float*)Address(t);
 
-    /// <summary>Panel <paramref name="p"/>: (K, 32) floats, input-major.</summary>
-    public float* Panel(int p) => (float*)blockData[p / panelsPerBlock] + (long)(p % panelsPerBlock) * Inputs * Width;
+    private static void* Address(Tensor t)
+    {
+        if (!t.is_contiguous()) throw new ArgumentException("the kernels read contiguous tensors only", nameof(t));
+        using var first = t.view(-1).narrow(0, 0, 1);
+        return Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));
+    }
+
+    /// <summary>Panel <paramref name="p"/> of float32 panels: (K, 32) floats, input-major.</summary>
+    public float* Panel(int p) => Storage == ScalarType.Float32 ? (float*)PanelBytes(p) : throw new InvalidOperationException("these panels are bfloat16");
+
+    /// <summary>Panel <paramref name="p"/> of bfloat16 panels: (K, 32) bfloat16 bit patterns, input-major.</summary>
+    public ushort* PanelBFloat16(int p) => Storage == ScalarType.BFloat16 ? (ushort*)PanelBytes(p) : throw new InvalidOperationException("these panels are float32");
+
+    private byte* PanelBytes(int p) => (byte*)blockData[p / panelsPerBlock] + (long)(p % panelsPerBlock) * Inputs * Width * (Storage == ScalarType.Float32 ? 4 : 2);
 
     /// <summary>Writes the adapter's B (V, r) into the panels again (it changes at every optimizer step; W does not).</summary>
     public void SetLoraB(Tensor loraB)
     {
+        if (Storage != ScalarType.Float32) throw new InvalidOperationException("training writes float32 panels only");
         if (loraB.shape[0] != Vocab || loraB.shape[1] != Rank) throw new ArgumentException($"LoRA B of shape ({string.Join(", ", loraB.shape)}), panels of ({Vocab}, {Rank})");
         using var noGrad = no_grad();
         for (int b = 0; b < blocks.Length; b++)
@@ -88,13 +108,48 @@ public sealed unsafe class HeadPanels : IDisposable
     /// o = x · w: <paramref name="rows"/> rows of <paramref name="k"/> inputs (row-major, stride k) times a (k, 32) panel,
     /// into (rows, 32). Each output is summed over k in one fixed order, whatever the number of rows.
     /// </summary>
+    public static void Product(float* x, int rows, int k, float* w, float* o) => Product<Float32>(x, rows, k, (byte*)w, o);
+
+    /// <summary>
+    /// <see cref="Product"/> with a bfloat16 (k, 32) panel. Each 64-byte row of the panel is read as 16 pairs of ids, so each
+    /// row of <paramref name="o"/> holds the even ids 0, 2, …, 30 of the panel, then the odd ids 1, 3, …, 31.
+    /// </summary>
+    public static void ProductBFloat16(float* x, int rows, int k, ushort* w, float* o) => Product<BFloat16Pairs>(x, rows, k, (byte*)w, o);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
-    public static void Product(float* x, int rows, int k, float* w, float* o)
+    private static void Product<F>(float* x, int rows, int k, byte* w, float* o) where F : struct, IStorage
     {
         int r = 0;
-        for (; r + 8 <= rows; r += 8) Panel<Rows8>(x + (long)r * k, k, w, o + r * Width);
-        for (; r + 4 <= rows; r += 4) Panel<Rows4>(x + (long)r * k, k, w, o + r * Width);
-        for (; r < rows; r++) Panel<Rows1>(x + (long)r * k, k, w, o + r * Width);
+        for (; r + 8 <= rows; r += 8) Panel<Rows8, F>(x + (long)r * k, k, w, o + r * Width);
+        for (; r + 4 <= rows; r += 4) Panel<Rows4, F>(x + (long)r * k, k, w, o + r * Width);
+        for (; r < rows; r++) Panel<Rows1, F>(x + (long)r * k, k, w, o + r * Width);
+    }
+
+    /// <summary>How a panel's row of 32 ids is stored, and its two vectors of 16 weights.</summary>
+    private interface IStorage
+    {
+        static abstract int RowBytes { get; }
+        static abstract (Vector512<float>, Vector512<float>) Load(byte* row);
+    }
+
+    private struct Float32 : IStorage
+    {
+        public static int RowBytes => Width * sizeof(float);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<float>, Vector512<float>) Load(byte* row) => (Vector512.Load((float*)row), Vector512.Load((float*)row + 16));
+    }
+
+    /// <summary>32 bfloat16 as 16 little-endian pairs: the low half of each 32-bit lane is an even id, the high half the odd
+    /// id after it. A bfloat16 is the top half of a float32, so a shift and a mask make both floats exactly.</summary>
+    private struct BFloat16Pairs : IStorage
+    {
+        public static int RowBytes => Width * sizeof(ushort);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<float>, Vector512<float>) Load(byte* row)
+        {
+            var pairs = Vector512.Load((uint*)row);
+            return ((pairs << 16).AsSingle(), (pairs & Vector512.Create(0xFFFF0000u)).AsSingle());
+        }
     }
 
     // The micro-kernel: R rows × 32 ids of accumulators in registers, k inputs deep, one broadcast per row and input.
@@ -106,14 +161,13 @@ public sealed unsafe class HeadPanels : IDisposable
     private struct Rows1 : IRows { public static int Count => 1; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot from the first call: no tier-0 code
-    private static void Panel<R>(float* x, int k, float* w, float* o) where R : struct, IRows
+    private static void Panel<R, F>(float* x, int k, byte* w, float* o) where R : struct, IRows where F : struct, IStorage
     {
         Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
         Vector512<float> e0 = default, e1 = default, f0 = default, f1 = default, g0 = default, g1 = default, h0 = default, h1 = default;
-        for (int i = 0; i < k; i++, w += Width)
+        for (int i = 0; i < k; i++, w += F.RowBytes)
         {
-            var w0 = Vector512.Load(w);
-            var w1 = Vector512.Load(w + 16);
+            var (w0, w1) = F.Load(w);
             var v = Vector512.Create(x[i]); a0 = Vector512.FusedMultiplyAdd(w0, v, a0); a1 = Vector512.FusedMultiplyAdd(w1, v, a1);
             if (R.Count == 1) continue;
             v = Vector512.Create(x[k + i]); b0 = Vector512.FusedMultiplyAdd(w0, v, b0); b1 = Vector512.FusedMultiplyAdd(w1, v, b1);

@@ -72,4 +72,42 @@ public class GreedyHeadTests
         Assert.Equal([2, 2], chosen);
         Assert.Equal([0f, 0f], margin);   // the runner-up is its twin
     }
+    [Fact]
+    public void Ids_closer_than_bfloat16_can_tell_apart_are_chosen_and_measured_as_in_float32_to_the_last_bit()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        // 40 ids whose weights equal id 0's in bfloat16 and differ only in their float32 low bits: the screen sees 40
+        // ties, and only the exact rescore can order them. The rest of a 1,000-id head is random; the adapter adds 4 inputs.
+        const int Vocab = 1000, Hidden = 48, Rank = 4;
+        var weight = randn(Vocab, Hidden, generator: new Generator(8)) * 0.05f;
+        var twin = weight[0].to(ScalarType.BFloat16).to(ScalarType.Float32) * 4f;                        // a loud row, exact in bfloat16
+        for (int id = 0; id < 40; id++) weight[id * 25] = twin + (rand(Hidden, generator: new Generator((ulong)id)) - 0.5f) * 1e-6f;
+        var loraA = randn(Rank, Hidden, generator: new Generator(9));
+        var loraB = randn(Vocab, Rank, generator: new Generator(10)) * 1e-3f;
+        var hidden = twin.unsqueeze(0).repeat(3, 1) + randn(3, Hidden, generator: new Generator(11)) * 0.01f;   // (3, C): near the twins
+        const float Scaling = 2f;
+        using var head = new GreedyHead(weight, loraA, loraB, Scaling, cap: 30.0);
+
+        var (chosen, margin) = head.Choose(hidden);
+
+        // The reference: every id's float32 logit as one fused multiply-add after another over [h, s·(h Aᵀ)] and [W | B].
+        var inputs = cat([hidden, nn.functional.linear(hidden, loraA) * Scaling], 1).data<float>().ToArray();
+        var rows = cat([weight, loraB], 1).contiguous().data<float>().ToArray();
+        const int K = Hidden + Rank;
+        for (int r = 0; r < 3; r++)
+        {
+            var logits = Enumerable.Range(0, Vocab).Select(id =>
+            {
+                float sum = 0;
+                for (int k = 0; k < K; k++) sum = MathF.FusedMultiplyAdd(rows[id * K + k], inputs[r * K + k], sum);
+                return sum;
+            }).ToArray();
+            int best = Array.IndexOf(logits, logits.Max());
+            float second = logits.Where((_, id) => id != best).Max();
+            Assert.Equal(best, chosen[r]);
+            Assert.Equal(MathF.Tanh(logits[best] / 30f) * 30f - MathF.Tanh(second / 30f) * 30f, margin[r]);
+            Assert.Equal(0, best % 25);   // one of the twins won
+        }
+    }
 }
