@@ -54,7 +54,7 @@ public sealed unsafe class GreedyHead : IDisposable
         loraBData = this.loraB is null ? null : HeadPanels.Data(this.loraB);
         this.scaling = ((float)scaling).ToScalar();
         this.cap = cap;
-        slack = Slack(this.weight, this.loraB, panels.Inputs);
+        slack = Slack(panels);
     }
 
     /// <summary>The fused head of <paramref name="model"/>, or null where the tensor path is the better one (see
@@ -69,33 +69,14 @@ public sealed unsafe class GreedyHead : IDisposable
 
     /// <summary>
     /// Per input k: δ_k + γ_K·(2 + 2⁻⁸)·m_k, with δ_k the largest bfloat16 rounding error and m_k the largest magnitude of a
-    /// weight of input k. For any id, |Σ x_k w_k − Σ x_k bf16(w_k)| ≤ Σ |x_k| δ_k, and each float32 sum of K products is
-    /// within γ_K Σ |x_k| |w_k| of its exact value (γ_K = K u / (1 − K u), u = 2⁻²⁴; |bf16(w)| ≤ (1 + 2⁻⁸)|w|).
+    /// weight of input k (<see cref="HeadPanels.RoundingError"/>, <see cref="HeadPanels.Magnitude"/>). For any id,
+    /// |Σ x_k w_k − Σ x_k bf16(w_k)| ≤ Σ |x_k| δ_k, and a float32 sum of K products, in any order, is within γ_K Σ |x_k| |w_k|
+    /// of its exact value (γ_K = K u / (1 − K u), u = 2⁻²⁴; |bf16(w)| ≤ (1 + 2⁻⁸)|w|). NaN when a weight is not finite.
     /// </summary>
-    private static double[] Slack(Tensor weight, Tensor? loraB, int inputs)
+    private static double[] Slack(HeadPanels panels)
     {
-        double u = Math.ScaleB(1, -24), gamma = inputs * u / (1 - inputs * u);
-        var slack = new List<double>(inputs);
-        using var noGrad = no_grad();
-        foreach (var part in loraB is null ? [weight] : new[] { weight, loraB })
-        {
-            var delta = new double[part.shape[1]];
-            var magnitude = new double[part.shape[1]];
-            for (long first = 0; first < part.shape[0]; first += 16384)   // in slices: no second copy of the whole head
-            {
-                using var scope = NewDisposeScope();
-                var rows = part.narrow(0, first, Math.Min(16384, part.shape[0] - first));
-                var error = rows.sub(rows.to(ScalarType.BFloat16).to(ScalarType.Float32)).abs().amax([0]).to(ScalarType.Float64).data<double>();
-                var largest = rows.abs().amax([0]).to(ScalarType.Float64).data<double>();
-                for (int k = 0; k < delta.Length; k++)
-                {
-                    delta[k] = Math.Max(delta[k], error[k]);
-                    magnitude[k] = Math.Max(magnitude[k], largest[k]);
-                }
-            }
-            for (int k = 0; k < delta.Length; k++) slack.Add(delta[k] + gamma * (2 + Math.ScaleB(1, -8)) * magnitude[k]);
-        }
-        return [.. slack];
+        double u = Math.ScaleB(1, -24), gamma = panels.Inputs * u / (1 - panels.Inputs * u);
+        return [.. panels.RoundingError!.Zip(panels.Magnitude!, (delta, magnitude) => delta + gamma * (2 + Math.ScaleB(1, -8)) * magnitude)];
     }
 
     /// <summary>Each row's greedy choice for hidden states (B, C), and the gap between its capped logit and the runner-up's.</summary>

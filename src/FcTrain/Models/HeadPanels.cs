@@ -32,6 +32,10 @@ public sealed unsafe class HeadPanels : IDisposable
     public int Count { get; }
     /// <summary>Float32, or BFloat16 (rounded to nearest even).</summary>
     public ScalarType Storage { get; }
+    /// <summary>Bfloat16 panels: per input k, the largest |w − bf16(w)| over the vocabulary (NaN where a weight is not finite).</summary>
+    public double[]? RoundingError { get; }
+    /// <summary>Bfloat16 panels: per input k, the largest |w| over the vocabulary.</summary>
+    public double[]? Magnitude { get; }
 
     /// <param name="weight">The head's (V, C) weight.</param>
     /// <param name="loraB">The head's LoRA factor B (V, r), or null.</param>
@@ -48,14 +52,84 @@ public sealed unsafe class HeadPanels : IDisposable
         blocks = new Tensor[(Count + panelsPerBlock - 1) / panelsPerBlock];
         blockData = new nint[blocks.Length];
         using var noGrad = no_grad();
+        if (storage == ScalarType.BFloat16)
+        {
+            using var w = weight.to(ScalarType.Float32).contiguous();
+            using var b = loraB?.to(ScalarType.Float32).contiguous();
+            (RoundingError, Magnitude) = FillBFloat16(w, b);
+            return;
+        }
         for (int b = 0; b < blocks.Length; b++)
         {
             using var scope = NewDisposeScope();
             var rows = Rows(weight, b);
             if (loraB is not null) rows = cat([rows, Rows(loraB, b)], 1);                                        // (P'·32, K)
-            blocks[b] = rows.view(-1, Width, Inputs).transpose(1, 2).to(storage).contiguous().DetachFromDisposeScope();   // (P', K, 32), owned here
+            blocks[b] = rows.view(-1, Width, Inputs).transpose(1, 2).contiguous().DetachFromDisposeScope();   // (P', K, 32), owned here
             blockData[b] = (nint)Address(blocks[b]);
         }
+    }
+
+    /// <summary>
+    /// Writes the bfloat16 panels straight from W (V, C) and B (V, r), rounded to nearest (ties to even), without a float32
+    /// copy of the head in between (libtorch's transpose and conversion took 15 s for gemma-2-2b's head, most of it in
+    /// page faults). Returns, per input k, the largest rounding error and the largest magnitude over the vocabulary; the
+    /// errors are NaN when a weight is not finite.
+    /// </summary>
+    private (double[] Error, double[] Magnitude) FillBFloat16(Tensor weight, Tensor? loraB)
+    {
+        float* w = Data(weight), lora = loraB is null ? null : Data(loraB);
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            blocks[b] = empty([Math.Min(panelsPerBlock, Count - b * panelsPerBlock), Inputs, Width], ScalarType.BFloat16).DetachFromDisposeScope();   // owned here
+            blockData[b] = (nint)Address(blocks[b]);
+        }
+        var error = new float[Inputs];
+        var magnitude = new float[Inputs];
+        bool finite = true;
+        int threads = Math.Max(1, get_num_threads()), chunks = threads * 4;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
+        {
+            var chunkError = new float[Inputs];
+            var chunkMagnitude = new float[Inputs];
+            bool chunkFinite = FillBFloat16(w, lora, Count * chunk / chunks, Count * (chunk + 1) / chunks, chunkError, chunkMagnitude);
+            lock (error)
+            {
+                for (int k = 0; k < Inputs; k++)
+                {
+                    error[k] = Math.Max(error[k], chunkError[k]);
+                    magnitude[k] = Math.Max(magnitude[k], chunkMagnitude[k]);
+                }
+                finite &= chunkFinite;
+            }
+        });
+        return ([.. error.Select(e => finite ? e : double.NaN)], [.. magnitude.Select(m => (double)m)]);
+    }
+
+    /// <summary>Panels [from, to) in bfloat16, folding each input's largest rounding error and magnitude into the arrays;
+    /// whether every weight was finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // one long loop: no tier-0 code
+    private bool FillBFloat16(float* w, float* lora, int from, int to, float[] error, float[] magnitude)
+    {
+        bool finite = true;
+        for (int p = from; p < to; p++)
+        {
+            ushort* panel = (ushort*)PanelBytes(p);
+            for (int j = 0; j < Width; j++)
+            {
+                int id = p * Width + j;
+                for (int k = 0; k < Inputs; k++)
+                {
+                    float value = id >= Vocab ? 0 : k < Hidden ? w[(long)id * Hidden + k] : lora[(long)id * Rank + k - Hidden];
+                    uint bits = BitConverter.SingleToUInt32Bits(value);
+                    uint top = (bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16;                                          // round to nearest even
+                    panel[k * Width + j] = (ushort)top;
+                    error[k] = Math.Max(error[k], Math.Abs(value - BitConverter.UInt32BitsToSingle(top << 16)));
+                    magnitude[k] = Math.Max(magnitude[k], Math.Abs(value));
+                    finite &= float.IsFinite(value);
+                }
+            }
+        }
+        return finite;
     }
 
     /// <summary>Whether the kernels apply to <paramref name="weight"/>: a float32 head in CPU memory, on a CPU with AVX-512
