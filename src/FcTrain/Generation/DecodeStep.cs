@@ -122,7 +122,7 @@ public sealed unsafe class DecodeStep : IDisposable
         using var v = new NativeBuffer<float>((long)rows * kvHeads * d);
         using var a = new NativeBuffer<float>((long)rows * widest);         // (B, H·D) attention output, then up
         using var u = new NativeBuffer<float>((long)rows * rank);           // (B, r) an adapter's s·A x
-        using var scores = new NativeBuffer<float>(capacity);
+        using var scores = new NativeBuffer<float>((long)rows * capacity);  // (B, S) one head's scores at a time
 
         Embed(ids, x.Data);
         for (int i = 0; i < layers.Length; i++)
@@ -137,26 +137,12 @@ public sealed unsafe class DecodeStep : IDisposable
             Project(layer.Q, h.Data, rows, q.Data, u.Data);
             Project(layer.K, h.Data, rows, k.Data, u.Data);
             Project(layer.V, h.Data, rows, v.Data, u.Data);
-            for (int r = 0; r < rows; r++)
+            float* qs = q.Data, ks = k.Data, vs = v.Data, outputs = a.Data, allScores = scores.Data;
+            Split(rows, (long)heads * d * positions.Max(), (from, to) =>
             {
-                int position = positions[r];
-                for (int head = 0; head < heads; head++) Rope(q.Data + (long)(r * heads + head) * d, position);
-                for (int kv = 0; kv < kvHeads; kv++)
-                {
-                    Rope(k.Data + (long)(r * kvHeads + kv) * d, position);
-                    long slot = ((long)(r * kvHeads + kv) * capacity + position) * d;
-                    Buffer.MemoryCopy(k.Data + (long)(r * kvHeads + kv) * d, keyData + slot, d * sizeof(float), d * sizeof(float));
-                    Buffer.MemoryCopy(v.Data + (long)(r * kvHeads + kv) * d, valueData + slot, d * sizeof(float), d * sizeof(float));
-                }
-                // The mask of AttentionMask: keys at or before the query, and on sliding layers fewer than window back.
-                int first = layer.Window is int window ? Math.Max(0, position - window + 1) : 0;
-                for (int head = 0; head < heads; head++)
-                {
-                    long kv = (long)(r * kvHeads + head / (heads / kvHeads)) * capacity;   // repeat_interleave: query head → its KV head
-                    Attend(q.Data + (long)(r * heads + head) * d, keyData + (kv + first) * d, valueData + (kv + first) * d,
-                           position - first + 1, scores.Data, a.Data + (long)(r * heads + head) * d);
-                }
-            }
+                for (int r = from; r < to; r++)
+                    AttendRow(layer, r, positions[r], qs, ks, vs, keyData, valueData, allScores + (long)r * capacity, outputs);
+            });
             Project(layer.O, a.Data, rows, h.Data, u.Data);
             AddNormed(h.Data, layer.PostAttentionNorm, x.Data, rows);
 
@@ -205,8 +191,7 @@ public sealed unsafe class DecodeStep : IDisposable
 
     /// <summary>
     /// y (B, out) = x (B, in) · Wᵀ, or y += it: one dot product per output over W's row, so each row of W is read once
-    /// for every row of x while it sits in cache. Large matrices are split over the cores by output, which leaves each
-    /// sum's order unchanged.
+    /// for every row of x while it sits in cache. Large products are split over the cores by output (<see cref="Split"/>).
     /// </summary>
     private static void Product(float* w, int outputs, int inputs, float* x, int rows, float* y, bool accumulate)
     {
@@ -222,11 +207,21 @@ public sealed unsafe class DecodeStep : IDisposable
                 }
             }
         }
+        Split(outputs, (long)inputs * rows, Outputs);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(from, to) over [0, count), split over the cores when count · cost (multiply-adds) is
+    /// large enough to pay for the fork (about 4 MB of weights a step); every item is computed alone, in the same order,
+    /// so the split changes no result.
+    /// </summary>
+    private static void Split(int count, long cost, Action<int, int> body)
+    {
         int threads = get_num_threads();
-        if (threads == 1 || (long)outputs * inputs < 1 << 20) { Outputs(0, outputs); return; }   // below 4 MB a fork costs more than it saves
-        int chunks = threads * 4;
+        if (threads == 1 || count < 2 || count * cost < 1 << 20) { body(0, count); return; }
+        int chunks = Math.Min(count, threads * 4);
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            chunk => Outputs((int)((long)outputs * chunk / chunks), (int)((long)outputs * (chunk + 1) / chunks)));
+            chunk => body((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks)));
     }
 
     /// <summary>Σ a[i]·b[i] in a fixed order: four 16-wide partial sums, their total, then the tail.</summary>
@@ -275,6 +270,31 @@ public sealed unsafe class DecodeStep : IDisposable
         Span<float> rotated = stackalloc float[d];
         for (int j = 0; j < half; j++) { rotated[j] = -x[j + half]; rotated[j + half] = x[j]; }
         for (int j = 0; j < d; j++) x[j] = x[j] * c[j] + rotated[j] * s[j];
+    }
+
+    /// <summary>
+    /// Row <paramref name="r"/>'s attention at <paramref name="position"/>: rotates its queries (B, H·D) and keys (B, KV·D),
+    /// writes its key and value into the cache's slot of that position, then attends each query head over the keys the
+    /// mask of <see cref="AttentionMask"/> allows (at or before the position; on sliding layers fewer than window back).
+    /// </summary>
+    private void AttendRow(Layer layer, int r, int position, float* q, float* k, float* v, float* keys, float* values, float* scores, float* output)
+    {
+        int heads = config.NumAttentionHeads, kvHeads = config.NumKeyValueHeads, d = config.HeadDim;
+        for (int head = 0; head < heads; head++) Rope(q + (long)(r * heads + head) * d, position);
+        for (int kv = 0; kv < kvHeads; kv++)
+        {
+            Rope(k + (long)(r * kvHeads + kv) * d, position);
+            long slot = ((long)(r * kvHeads + kv) * capacity + position) * d;
+            Buffer.MemoryCopy(k + (long)(r * kvHeads + kv) * d, keys + slot, d * sizeof(float), d * sizeof(float));
+            Buffer.MemoryCopy(v + (long)(r * kvHeads + kv) * d, values + slot, d * sizeof(float), d * sizeof(float));
+        }
+        int first = layer.Window is int window ? Math.Max(0, position - window + 1) : 0;
+        for (int head = 0; head < heads; head++)
+        {
+            long kv = (long)(r * kvHeads + head / (heads / kvHeads)) * capacity;   // repeat_interleave: query head → its KV head
+            Attend(q + (long)(r * heads + head) * d, keys + (kv + first) * d, values + (kv + first) * d, position - first + 1,
+                   scores, output + (long)(r * heads + head) * d);
+        }
     }
 
     /// <summary>
