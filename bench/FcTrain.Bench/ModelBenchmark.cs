@@ -3,6 +3,7 @@ using FcTrain.Generation;
 using FcTrain.Models;
 using FcTrain.Models.Gemma2;
 using FcTrain.SafeTensors;
+using FcTrain.Settings;
 using static TorchSharp.torch;
 
 namespace FcTrain.Bench;
@@ -12,10 +13,12 @@ namespace FcTrain.Bench;
 /// 0. the memory bandwidth: the best of several sums over a 1 GiB float32 tensor (a read of every byte);
 /// 1. forward tokens/s of the embedded tiny model and of a 2-layer model with gemma-2-2b's shapes, on a 512-token row;
 /// 2. greedy decoding of 64 tokens after a 448-token prompt (512 in all), with and without the KV cache (tiny only), the cached
-///    ms/token against the bound of one read of the head's weights at that bandwidth, and where a step's time goes;
+///    ms/token against the bound of one read of what a step multiplies with (the head, the layers, the adapter, the keys and
+///    values) at that bandwidth, and where a step's time goes;
 /// 3. batched greedy decoding, 64 new tokens after 128-token prompts at 1, 8 and 64 rows: aggregate tokens/s;
 /// 4. the load time of a generated checkpoint with gemma-2-2b's layer shapes (26 layers, BF16, ~5 GB on disk).
-/// Options: <c>--skip-load</c> leaves out (4), which needs ~5 GB of free disk and ~10 GB of memory.
+/// Both models carry the course's adapter (r=16 on every projection, the embedding and the head, with non-zero factors), as eval
+/// runs a trained one. Options: <c>--skip-load</c> leaves out (4), which needs ~5 GB of free disk and ~10 GB of memory.
 /// </summary>
 internal static class ModelBenchmark
 {
@@ -25,14 +28,14 @@ internal static class ModelBenchmark
     {
         Console.WriteLine($"libtorch threads: {get_num_threads()}, processors: {Environment.ProcessorCount}");
         double bandwidth = Bandwidth();
-        using (var tiny = ModelLoader.Load(TinyModel.EnsureMaterialized(), ScalarType.Float32, CPU))
+        using (var tiny = WithAdapter(ModelLoader.Load(TinyModel.EnsureMaterialized(), ScalarType.Float32, CPU)))
         {
             Forward("tiny", tiny, 512);
             Decode("tiny", tiny, prompt: 448, generated: 64, bandwidth);
             Batched("tiny", tiny, [1, 8, 64]);
         }
         var shapes = Gemma2_2B(2);
-        using (var twoLayer = Random(shapes, ScalarType.Float32))
+        using (var twoLayer = WithAdapter(Random(shapes, ScalarType.Float32)))
         {
             string name = $"2-layer gemma-2-2b shapes (float32; hidden {shapes.HiddenSize}, intermediate {shapes.IntermediateSize}, " +
                           $"{shapes.NumAttentionHeads}/{shapes.NumKeyValueHeads} heads of {shapes.HeadDim}, vocab {shapes.VocabSize})";
@@ -42,6 +45,16 @@ internal static class ModelBenchmark
         }
         if (!args.Contains("--skip-load")) Load();
         return 0;
+    }
+
+    /// <summary>Attaches the course's adapter with live factors (B starts at zero): eval decodes with a trained one.</summary>
+    private static Gemma2ForCausalLM WithAdapter(Gemma2ForCausalLM model)
+    {
+        model.ApplyLora(new LoraSettings().ToConfig());
+        using var _ = no_grad();
+        foreach (var (name, p) in model.AdapterParameters())
+            if (name.Contains("lora_B") || name.Contains("lora_embedding_A")) p.normal_(0, 0.01);
+        return model;
     }
 
     private static void Forward(string name, Gemma2ForCausalLM model, int tokens)
@@ -81,12 +94,13 @@ internal static class ModelBenchmark
 
     private static void Decode(string name, Gemma2ForCausalLM model, int prompt, int generated, double bandwidth, bool uncached = true)
     {
+        using var head = GreedyHead.For(model);   // built once, as eval builds it: its packing is not part of decoding
         var ids = randint(0, model.Config.VocabSize, [prompt]).data<long>().Select(i => (int)i).ToArray();
         double Time(bool cache)
         {
             // Greedy decoding may stop early at <eos>/<end_of_turn>; time per generated token.
             var watch = Stopwatch.StartNew();
-            int count = TextGenerator.Generate(model, ids, new GenerationOptions(MaxNewTokens: generated, UseKvCache: cache)).Count + 1;
+            int count = TextGenerator.GenerateBatch(model, [ids], new GenerationOptions(MaxNewTokens: generated, UseKvCache: cache), head)[0].Ids.Count + 1;
             return count / watch.Elapsed.TotalSeconds;
         }
         Time(cache: true);
@@ -98,18 +112,38 @@ internal static class ModelBenchmark
         }
         else Console.WriteLine($"decode {name} at {prompt + generated} tokens: {with:N1} tokens/s with the KV cache");
 
-        // The bound: one read of the head's weights per token (the rest of a step is small beside it at batch 1).
-        var head = model.LmHead.Weight;
-        double headBytes = head.NumberOfElements * head.ElementSize;
-        double stepMs = StepMs(model, prompt, generated);
-        double boundMs = headBytes / bandwidth * 1000;
-        Console.WriteLine($"decode {name}, batch 1, per step after the prefill: {stepMs:N1} ms/token; bound {boundMs:N1} ms " +
-                          $"(head {head.shape[0]}x{head.shape[1]} {head.dtype}, {headBytes / 1e6:N0} MB, read once at {bandwidth / 1e9:N1} GB/s): {stepMs / boundMs:N2}x the bound");
+        // The bound: one read, at the measured bandwidth, of everything a step multiplies with, the head in float32. Where the
+        // fused head applies it reads a bfloat16 copy of the head instead (and the exact rows of a few ids): a second floor.
+        var (headBytes, layerBytes, cacheBytes) = StepBytes(model, prompt + generated / 2);
+        double stepMs = StepMs(model, prompt, generated, head);
+        double boundMs = (headBytes + layerBytes + cacheBytes) / bandwidth * 1000;
+        double screenMs = (headBytes / 2 + layerBytes + cacheBytes) / bandwidth * 1000;
+        var weight = model.LmHead.Weight;
+        Console.WriteLine($"decode {name}, batch 1, per step after the prefill: {stepMs:N2} ms/token; bound {boundMs:N2} ms " +
+                          $"(head {weight.shape[0]}x{weight.shape[1]} {weight.dtype} and its adapter {headBytes / 1e6:N0} MB, layers and their adapters {layerBytes / 1e6:N1} MB, " +
+                          $"keys and values {cacheBytes / 1e6:N1} MB, read once at {bandwidth / 1e9:N1} GB/s): {stepMs / boundMs:N2}x the bound" +
+                          (head is not null ? $"; {stepMs / screenMs:N2}x one read of the same with the head in bfloat16 ({screenMs:N2} ms), as the fused head reads it" : ""));
         Profile(name, model, prompt);
     }
 
+    /// <summary>
+    /// The bytes a batch-1 step at <paramref name="position"/> reads at least: the head with its adapter's B; every layer's
+    /// weights and adapters; the keys and values it attends to. Of the embedding only one row is read (the tied head is its
+    /// whole table, counted as the head).
+    /// </summary>
+    private static (double Head, double Layers, double Cache) StepBytes(Gemma2ForCausalLM model, int position)
+    {
+        static double Bytes(Tensor t) => (double)t.NumberOfElements * t.ElementSize;
+        var c = model.Config;
+        double head = Bytes(model.LmHead.Weight) + (model.LmHead.LoraB is { } b ? Bytes(b.weight!) : 0);
+        double layers = model.named_parameters().Where(p => p.name.StartsWith("model.layers.")).Sum(p => Bytes(p.parameter));
+        double cache = Enumerable.Range(0, c.NumHiddenLayers)
+            .Sum(l => 2.0 * c.NumKeyValueHeads * c.HeadDim * sizeof(float) * (c.IsSliding(l) ? Math.Min(position, c.SlidingWindow!.Value) : position));
+        return (head, layers, cache);
+    }
+
     /// <summary>ms per decoding step at batch 1, without the prefill: (t(prefill + N steps) − t(prefill + 1 step)) / (N − 1).</summary>
-    private static double StepMs(Gemma2ForCausalLM model, int prompt, int steps)
+    private static double StepMs(Gemma2ForCausalLM model, int prompt, int steps, GreedyHead? head)
     {
         var ids = randint(3, model.Config.VocabSize, [prompt]).data<long>().Select(i => (int)i).ToArray();
         double Run(int n)
@@ -118,7 +152,7 @@ internal static class ModelBenchmark
             for (int run = 0; run < 3; run++)
             {
                 var watch = Stopwatch.StartNew();
-                int count = TextGenerator.Generate(model, ids, new GenerationOptions(MaxNewTokens: n)).Count;
+                int count = TextGenerator.GenerateBatch(model, [ids], new GenerationOptions(MaxNewTokens: n), head)[0].Ids.Count;
                 if (count < n - 1) throw new InvalidOperationException("stopped early; pick another prompt");
                 best = Math.Min(best, watch.Elapsed.TotalMilliseconds);
             }
@@ -128,9 +162,10 @@ internal static class ModelBenchmark
     }
 
     /// <summary>
-    /// Where one decoding step's time goes at <paramref name="rows"/> rows: the layers on one token a row, then the head
-    /// and the choice as decoding runs them: fused (<see cref="GreedyHead"/>) where it applies, and the tensor path
-    /// (the head's product, then argmax and runner-up over the logits) in any case, for comparison.
+    /// Where one decoding step's time goes at <paramref name="rows"/> rows: the layers on one token a row and the head
+    /// with the choice, as decoding runs them (<see cref="DecodeStep"/> and <see cref="GreedyHead"/>) where they apply, and
+    /// in any case through the modules and the tensor path (the head's product, then argmax and runner-up over the
+    /// logits), for comparison.
     /// </summary>
     private static void Profile(string name, Gemma2ForCausalLM model, int prompt, int rows = 1)
     {
@@ -142,7 +177,8 @@ internal static class ModelBenchmark
         var watch = Stopwatch.StartNew();
         using var fused = GreedyHead.For(model);
         double packing = watch.Elapsed.TotalMilliseconds;
-        double layers = 0, head = 0, choice = 0, fusedHead = 0;
+        using var decode = DecodeStep.For(model, (int)cache.Capacity);
+        double layers = 0, decodeStep = 0, head = 0, choice = 0, fusedHead = 0;
         const int Steps = 32;
         for (int step = 0; step < Steps; step++)
         {
@@ -150,6 +186,12 @@ internal static class ModelBenchmark
             watch.Restart();
             var hidden = model.Hidden(full(rows, 1, 42L), full(rows, 1, (long)(prompt + step)), null, cache)[.., -1];   // (B, C)
             layers += watch.Elapsed.TotalMilliseconds;
+            if (decode is not null)
+            {
+                watch.Restart();
+                hidden = decode.Run([.. Enumerable.Repeat(42, rows)], [.. Enumerable.Repeat(prompt + step, rows)], cache);
+                decodeStep += watch.Elapsed.TotalMilliseconds;
+            }
             if (fused is not null)
             {
                 watch.Restart();
@@ -165,7 +207,9 @@ internal static class ModelBenchmark
             (top - second).sum().item<float>();
             choice += watch.Elapsed.TotalMilliseconds;
         }
-        Console.WriteLine($"decode {name}, {rows} row(s), one step: layers {layers / Steps:N2} ms; " +
+        Console.WriteLine($"decode {name}, {rows} row(s), one step: " +
+                          (decode is null ? $"layers {layers / Steps:N2} ms (no decoding step here: it needs a float32 CPU model and AVX-512); "
+                                          : $"layers {decodeStep / Steps:N2} ms in the decoding step ({layers / Steps:N2} ms through the modules); ") +
                           (fused is null ? "no fused head here (needs the CPU, a float32 head and AVX-512); " : $"fused head and choice {fusedHead / Steps:N2} ms (packing its panels once: {packing:N0} ms); ") +
                           $"tensor path: head {head / Steps:N2} ms, argmax + runner-up {choice / Steps:N2} ms");
     }
@@ -174,13 +218,14 @@ internal static class ModelBenchmark
     private static void Batched(string name, Gemma2ForCausalLM model, int[] batchSizes)
     {
         const int Prompt = 128, New = 64;
+        using var head = GreedyHead.For(model);
         foreach (int rows in batchSizes)
         {
             var prompts = Enumerable.Range(0, rows).Select(_ => (IReadOnlyList<int>)randint(3, model.Config.VocabSize, [Prompt]).data<long>().Select(i => (int)i).ToArray()).ToList();
             (double Seconds, int Tokens) Run(int n)
             {
                 var watch = Stopwatch.StartNew();
-                int tokens = TextGenerator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: n)).Sum(g => g.Ids.Count);
+                int tokens = TextGenerator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: n), head).Sum(g => g.Ids.Count);
                 return (watch.Elapsed.TotalSeconds, tokens);
             }
             Run(2);   // warm-up
