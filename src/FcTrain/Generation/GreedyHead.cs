@@ -137,7 +137,7 @@ public sealed unsafe class GreedyHead : IDisposable
             for (int r = 0; r < batch; r++)
             {
                 float* z = logits.Data + r * Width;
-                float threshold = screen.Second[r] - 2 * epsilon[r];
+                float threshold = Threshold(screen.Second[r], epsilon[r]);
                 var low = Vector512.Create(threshold);
                 if (!Vector512.GreaterThanOrEqualAny(Vector512.Load(z), low) && !Vector512.GreaterThanOrEqualAny(Vector512.Load(z + 16), low)) continue;
                 for (int t = 0; t < Width; t++)
@@ -147,12 +147,15 @@ public sealed unsafe class GreedyHead : IDisposable
                     screen.Candidates[r].Add((id, z[t]));
                     if (z[t] > screen.Best[r]) { screen.Second[r] = screen.Best[r]; screen.Best[r] = z[t]; }
                     else if (z[t] > screen.Second[r]) screen.Second[r] = z[t];
-                    threshold = screen.Second[r] - 2 * epsilon[r];
+                    threshold = Threshold(screen.Second[r], epsilon[r]);
                 }
             }
         }
         return screen;
     }
+
+    /// <summary>second − 2ε as a float32 at or below its exact value, so that rounding never drops an id the bound keeps.</summary>
+    private static float Threshold(float second, float epsilon) => MathF.BitDecrement((float)(second - 2.0 * epsilon));
 
     /// <summary>Row <paramref name="r"/>'s ids whose estimate is within 2ε of the runner-up's over the whole vocabulary,
     /// in id order; every id when that is not known (ε infinite, or nothing finite was found).</summary>

@@ -91,7 +91,7 @@ public sealed unsafe class HeadPanels : IDisposable
         {
             var chunkError = new float[Inputs];
             var chunkMagnitude = new float[Inputs];
-            bool chunkFinite = FillBFloat16(w, lora, Count * chunk / chunks, Count * (chunk + 1) / chunks, chunkError, chunkMagnitude);
+            bool chunkFinite = FillPanels(w, lora, Count * chunk / chunks, Count * (chunk + 1) / chunks, chunkError, chunkMagnitude);
             lock (error)
             {
                 for (int k = 0; k < Inputs; k++)
@@ -108,7 +108,7 @@ public sealed unsafe class HeadPanels : IDisposable
     /// <summary>Panels [from, to) in bfloat16, folding each input's largest rounding error and magnitude into the arrays;
     /// whether every weight was finite.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // one long loop: no tier-0 code
-    private bool FillBFloat16(float* w, float* lora, int from, int to, float[] error, float[] magnitude)
+    private bool FillPanels(float* w, float* lora, int from, int to, float[] error, float[] magnitude)
     {
         bool finite = true;
         for (int p = from; p < to; p++)
